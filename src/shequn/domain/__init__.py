@@ -1,0 +1,1 @@
+"""Plain types shared by every layer: events, actions, groups, members."""

@@ -1,0 +1,1 @@
+"""The event store: tables, migrations and the repositories that read and write them."""

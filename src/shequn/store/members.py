@@ -1,0 +1,184 @@
+"""Members and their identities. One person may hold several platform accounts (identities); an
+operator merges them into one member or splits one back out. Events point at identities, so a
+merge or split never rewrites history: it only moves an identity to another member.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+
+from sqlalchemy import Connection, func, select
+
+from shequn.domain.events import Author
+from shequn.store.directory import now_ms
+from shequn.store.tables import events, identities, member_roles, member_tags, members
+
+
+class MemberError(ValueError):
+    """An operator asked for something about members that cannot be done (unknown id, wrong community)."""
+
+
+class IdentityResolver:
+    """Maps (platform, account id) to identity ids, creating identity + member rows for newcomers.
+
+    Resolves in batches so that an import of millions of events makes one round trip per batch.
+    """
+
+    def __init__(self, conn: Connection, community_id: int):
+        self.conn = conn
+        self.community_id = community_id
+        self._cache: dict[tuple[str, str], int] = {}
+
+    def resolve_many(self, platform: str, authors: Iterable[Author]) -> None:
+        missing: dict[str, Author] = {}
+        for a in authors:
+            if (platform, a.external_id) not in self._cache and a.external_id not in missing:
+                missing[a.external_id] = a
+        if not missing:
+            return
+        ids = list(missing)
+        for start in range(0, len(ids), 500):
+            chunk = ids[start : start + 500]
+            rows = self.conn.execute(
+                select(identities.c.id, identities.c.external_id).where(
+                    identities.c.community_id == self.community_id,
+                    identities.c.platform == platform,
+                    identities.c.external_id.in_(chunk),
+                )
+            )
+            for row in rows:
+                self._cache[(platform, row.external_id)] = row.id
+                missing.pop(row.external_id, None)
+        for author in missing.values():
+            self._cache[(platform, author.external_id)] = self._create(platform, author)
+
+    def get(self, platform: str, external_id: str) -> int:
+        return self._cache[(platform, external_id)]
+
+    def _create(self, platform: str, author: Author) -> int:
+        name = author.name or author.external_id
+        member_id = self.conn.execute(
+            members.insert().values(community_id=self.community_id, display_name=name, created_ms=now_ms())
+        ).inserted_primary_key[0]
+        return self.conn.execute(
+            identities.insert().values(
+                community_id=self.community_id,
+                platform=platform,
+                external_id=author.external_id,
+                display_name=name,
+                is_bot=author.is_bot,
+                member_id=member_id,
+            )
+        ).inserted_primary_key[0]
+
+
+def _member_community(conn: Connection, member_id: int) -> int:
+    cid = conn.execute(select(members.c.community_id).where(members.c.id == member_id)).scalar()
+    if cid is None:
+        raise MemberError(f"no member with id {member_id}")
+    return cid
+
+
+def merge_members(conn: Connection, keep: int, others: Iterable[int]) -> int:
+    """Move every identity, role and tag of ``others`` onto ``keep``; return identities moved."""
+    community = _member_community(conn, keep)
+    moved = 0
+    for other in others:
+        if other == keep:
+            continue
+        if _member_community(conn, other) != community:
+            raise MemberError(f"member {other} belongs to another community than member {keep}")
+        moved += conn.execute(identities.update().where(identities.c.member_id == other).values(member_id=keep)).rowcount
+        have_tags = set(conn.execute(select(member_tags.c.tag).where(member_tags.c.member_id == keep)).scalars())
+        for tag_row in conn.execute(select(member_tags).where(member_tags.c.member_id == other)).mappings().all():
+            if tag_row["tag"] not in have_tags:
+                conn.execute(member_tags.update().where(member_tags.c.id == tag_row["id"]).values(member_id=keep))
+        conn.execute(member_tags.delete().where(member_tags.c.member_id == other))
+        have_roles = set(conn.execute(select(member_roles.c.group_id, member_roles.c.role).where(member_roles.c.member_id == keep)))
+        for role_row in conn.execute(select(member_roles).where(member_roles.c.member_id == other)).mappings().all():
+            if (role_row["group_id"], role_row["role"]) not in have_roles:
+                conn.execute(member_roles.update().where(member_roles.c.id == role_row["id"]).values(member_id=keep))
+        conn.execute(member_roles.delete().where(member_roles.c.member_id == other))
+        conn.execute(members.delete().where(members.c.id == other))
+    return moved
+
+
+def split_identity(conn: Connection, identity_id: int) -> int:
+    """Give one identity a member of its own again; return the new member's id."""
+    row = conn.execute(select(identities).where(identities.c.id == identity_id)).mappings().first()
+    if row is None:
+        raise MemberError(f"no identity with id {identity_id}")
+    siblings = conn.execute(select(func.count()).where(identities.c.member_id == row["member_id"])).scalar_one()
+    if siblings < 2:
+        raise MemberError(f"identity {identity_id} is already its member's only identity; nothing to split")
+    new_member = conn.execute(
+        members.insert().values(community_id=row["community_id"], display_name=row["display_name"], created_ms=now_ms())
+    ).inserted_primary_key[0]
+    conn.execute(identities.update().where(identities.c.id == identity_id).values(member_id=new_member))
+    return new_member
+
+
+def add_tag(conn: Connection, member_id: int, tag: str, source: str = "operator") -> bool:
+    """Tag a member; return False if the tag was already there."""
+    _member_community(conn, member_id)
+    exists = conn.execute(select(member_tags.c.id).where(member_tags.c.member_id == member_id, member_tags.c.tag == tag)).first()
+    if exists:
+        return False
+    conn.execute(member_tags.insert().values(member_id=member_id, tag=tag, source=source, created_ms=now_ms()))
+    return True
+
+
+def set_role(conn: Connection, member_id: int, role: str, group_id: int | None = None) -> bool:
+    _member_community(conn, member_id)
+    exists = conn.execute(
+        select(member_roles.c.id).where(
+            member_roles.c.member_id == member_id, member_roles.c.role == role, member_roles.c.group_id.is_(group_id) if group_id is None else member_roles.c.group_id == group_id
+        )
+    ).first()
+    if exists:
+        return False
+    conn.execute(member_roles.insert().values(member_id=member_id, role=role, group_id=group_id))
+    return True
+
+
+def member_overview(conn: Connection, member_id: int) -> dict:
+    """Everything an operator wants on one screen: names, identities, roles, tags, event counts."""
+    m = conn.execute(select(members).where(members.c.id == member_id)).mappings().first()
+    if m is None:
+        raise MemberError(f"no member with id {member_id}")
+    ids = conn.execute(select(identities).where(identities.c.member_id == member_id).order_by(identities.c.id)).mappings().all()
+    counts = dict(
+        conn.execute(
+            select(events.c.kind, func.count())
+            .where(events.c.identity_id.in_([i["id"] for i in ids] or [-1]))
+            .group_by(events.c.kind)
+        ).all()
+    )
+    return {
+        "id": m["id"],
+        "name": m["display_name"],
+        "identities": [
+            {"id": i["id"], "platform": i["platform"], "account": i["external_id"], "name": i["display_name"], "bot": bool(i["is_bot"])}
+            for i in ids
+        ],
+        "roles": [
+            {"role": r.role, "group_id": r.group_id}
+            for r in conn.execute(select(member_roles.c.role, member_roles.c.group_id).where(member_roles.c.member_id == member_id))
+        ],
+        "tags": sorted(conn.execute(select(member_tags.c.tag).where(member_tags.c.member_id == member_id)).scalars()),
+        "events": counts,
+    }
+
+
+def find_members(conn: Connection, community_id: int, name: str) -> list[dict]:
+    """Members whose display name or any identity's account or name equals ``name``."""
+    rows = conn.execute(
+        select(identities.c.member_id)
+        .where(identities.c.community_id == community_id)
+        .where((identities.c.external_id == name) | (identities.c.display_name == name))
+        .distinct()
+    ).scalars().all()
+    return [member_overview(conn, mid) for mid in rows]
+
+
+__all__ = ["IdentityResolver", "MemberError", "merge_members", "split_identity", "add_tag", "set_role", "member_overview", "find_members"]
