@@ -7,7 +7,7 @@ from typing import Annotated, Optional
 import typer
 
 from shequn import __version__
-from shequn.cli import import_cmd, members_cmd, playbook_cmd, stats_cmd
+from shequn.cli import engine_cmd, import_cmd, members_cmd, playbook_cmd, stats_cmd
 from shequn.cli.context import state
 from shequn.config import ENV_DB
 
@@ -49,6 +49,8 @@ def root(
 
 app.command("import", help=import_cmd.HELP)(import_cmd.import_history)
 app.command("stats", help=stats_cmd.HELP)(stats_cmd.stats)
+app.command("receive")(engine_cmd.receive)
+app.command("backtest")(engine_cmd.backtest)
 app.add_typer(playbook_cmd.app, name="playbook")
 app.add_typer(members_cmd.app, name="members")
 

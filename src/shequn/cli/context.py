@@ -13,7 +13,7 @@ from shequn.config import resolve_db_url
 from shequn.store.db import open_engine
 
 console = Console()
-err_console = Console(stderr=True)
+err_console = Console(stderr=True, soft_wrap=True)  # errors are never wrapped mid-path
 
 
 @dataclass

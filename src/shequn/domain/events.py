@@ -77,6 +77,26 @@ class Event:
         return to_ms(self.at)
 
 
+@dataclass(slots=True, frozen=True)
+class StoredEvent:
+    """An event as the engine sees it: resolved to rows (group, identity, member) and stored."""
+
+    id: int | None  # None only for events that were never stored
+    community_id: int
+    group_id: int
+    group_name: str
+    platform: str
+    platform_id: str
+    kind: EventKind
+    at_ms: int
+    identity_id: int | None
+    member_id: int | None
+    member_name: str | None
+    text: str | None
+    reply_to: str | None
+    payload: dict[str, Any]
+
+
 @dataclass(slots=True)
 class Reject:
     """Something a source could not turn into an Event. Counted and kept, never silently dropped."""

@@ -35,6 +35,11 @@ class EventWriter:
         dialect = conn.dialect.name
         insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
         self._stmt = insert(events).on_conflict_do_nothing(index_elements=["group_id", "platform_id"])
+        # sqlite3 sums rowcount over executemany; psycopg's batched insert does not report skipped
+        # conflicts, so there we count the ids RETURNING gives back (only rows actually inserted).
+        self._count_by_returning = dialect == "postgresql"
+        if self._count_by_returning:
+            self._stmt = self._stmt.returning(events.c.id)
 
     def write(self, batch: list[Event]) -> WriteCounts:
         if not batch:
@@ -67,5 +72,5 @@ class EventWriter:
                 }
             )
         result = self.conn.execute(self._stmt, rows)
-        added = result.rowcount if result.rowcount is not None and result.rowcount >= 0 else len(rows)
+        added = len(result.all()) if self._count_by_returning else result.rowcount
         return WriteCounts(added=added, duplicates=len(batch) - added)

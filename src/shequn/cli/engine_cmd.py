@@ -1,0 +1,140 @@
+"""``shequn receive`` and ``shequn backtest``: run a playbook on events, live or over history."""
+
+from __future__ import annotations
+
+from collections import Counter
+from datetime import datetime
+from pathlib import Path
+from typing import Annotated, Optional
+from zoneinfo import ZoneInfo
+
+import typer
+from rich.table import Table
+from sqlalchemy import or_, select
+
+from shequn.cli.context import console, err_console, fail, print_json, state
+from shequn.domain.events import Reject, to_ms
+from shequn.engine.backtest import run_backtest
+from shequn.engine.live import LiveIngest
+from shequn.importers.base import ImportError_, ImportOptions, Source
+from shequn.importers.registry import get_importer
+from shequn.playbook.errors import PlaybookError
+from shequn.playbook.loader import load_playbook
+from shequn.store.tables import communities, groups
+
+
+def _playbook(path: Path):
+    try:
+        return load_playbook(path)
+    except PlaybookError as exc:
+        raise fail(f"invalid playbook:\n{exc}") from None
+
+
+def receive(
+    ctx: typer.Context,
+    playbook: Annotated[Path, typer.Argument(help="Playbook YAML file.")],
+    files: Annotated[list[Path], typer.Argument(help="Event files to receive as if they arrived live.")],
+    fmt: Annotated[str, typer.Option("--format", "-f", help="Format of the files (see shequn import).")] = "jsonl",
+    as_json: Annotated[bool, typer.Option("--json")] = False,
+) -> None:
+    """Receive events as if live: each is stored and passes through the playbook's modules; the actions it causes are queued in the outbox in the same transaction. Events already stored are skipped."""
+    pb = _playbook(playbook)
+    try:
+        importer = get_importer(fmt)
+    except KeyError as exc:
+        raise fail(str(exc.args[0]), 2) from None
+    live = LiveIngest(state(ctx).engine(), pb)
+    opts = ImportOptions(tz=ZoneInfo(pb.timezone))
+    rejects: list[Reject] = []
+
+    def events():
+        for f in files:
+            for item in importer.read(Source(f), opts):
+                if isinstance(item, Reject):
+                    rejects.append(item)
+                else:
+                    yield item
+
+    try:
+        result = live.receive(events())
+    except ImportError_ as exc:
+        raise fail(str(exc)) from None
+    doc = {
+        "received": result.received,
+        "duplicates": result.duplicates,
+        "rejected": len(rejects),
+        "actions": [{"kind": a.kind.value, "rule": a.rule, "reason": a.reason, "payload": a.payload} for a in result.actions],
+    }
+    if as_json:
+        print_json(doc)
+        return
+    console.print(f"received {result.received:,} new event(s), skipped {result.duplicates:,} already stored, rejected {len(rejects):,}")
+    for r in rejects[:10]:
+        err_console.print(f"  rejected {r.source} {r.location}: {r.reason}", highlight=False)
+    for a in result.actions:
+        console.print(f"  queued [bold]{a.kind.value}[/] by rule [cyan]{a.rule}[/]: {a.reason}", highlight=False)
+
+
+def _parse_day(value: str | None, tz: str, option: str) -> int | None:
+    if value is None:
+        return None
+    try:
+        dt = datetime.fromisoformat(value)
+    except ValueError:
+        raise fail(f"{option} {value!r} is not a date (YYYY-MM-DD or ISO 8601)") from None
+    if dt.tzinfo is None:
+        dt = dt.replace(tzinfo=ZoneInfo(tz))
+    return to_ms(dt)
+
+
+def backtest(
+    ctx: typer.Context,
+    playbook: Annotated[Path, typer.Argument(help="Playbook YAML file.")],
+    group: Annotated[Optional[str], typer.Option("--group", "-g", help="Only this group (name or platform id).")] = None,
+    since: Annotated[Optional[str], typer.Option(help="From this date (in the playbook's time zone).")] = None,
+    until: Annotated[Optional[str], typer.Option(help="Up to (not including) this date.")] = None,
+    as_json: Annotated[bool, typer.Option("--json")] = False,
+) -> None:
+    """Replay stored history through a playbook in a sandbox: what would it have done? Nothing is sent, no live state changes; every action is listed with the rule and reason that caused it."""
+    pb = _playbook(playbook)
+    with state(ctx).engine().connect() as conn:
+        cid = conn.execute(select(communities.c.id).where(communities.c.name == pb.community)).scalar()
+        if cid is None:
+            raise fail(f"community {pb.community!r} (from the playbook) has no history; import some first")
+        gids = None
+        if group:
+            gids = list(conn.execute(select(groups.c.id).where(groups.c.community_id == cid, or_(groups.c.name == group, groups.c.external_id == group))).scalars())
+            if not gids:
+                raise fail(f"no group {group!r} in community {pb.community!r}")
+        result = run_backtest(
+            conn, pb, cid, group_ids=gids,
+            since_ms=_parse_day(since, pb.timezone, "--since"), until_ms=_parse_day(until, pb.timezone, "--until"),
+        )
+    by_rule = Counter(a.rule for a in result.actions)
+    by_kind = Counter(a.kind.value for a in result.actions)
+    doc = {
+        "playbook": str(playbook),
+        "events": result.events,
+        "actions": len(result.actions),
+        "rules": [
+            {
+                "rule": rule,
+                "fired": n,
+                "members": len({a.member_id for a in result.actions if a.rule == rule and a.member_id is not None}),
+                "examples": [{"kind": a.kind.value, "reason": a.reason, "event_id": a.event_id} for a in result.actions if a.rule == rule][:5],
+            }
+            for rule, n in by_rule.most_common()
+        ],
+        "actions_by_kind": dict(by_kind),
+    }
+    if as_json:
+        print_json(doc)
+        return
+    console.print(f"replayed {result.events:,} events; the playbook would have taken {len(result.actions):,} action(s) (nothing was sent)")
+    table = Table("rule", "fired", "members", "example reason")
+    for r in doc["rules"]:
+        table.add_row(r["rule"], f"{r['fired']:,}", f"{r['members']:,}", r["examples"][0]["reason"] if r["examples"] else "")
+    console.print(table)
+
+
+__all__ = ["receive", "backtest"]

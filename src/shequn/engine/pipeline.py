@@ -1,0 +1,45 @@
+"""The pipeline: an event goes through every module the playbook enables; their actions go to the outbox.
+
+The pipeline itself is storage-agnostic: live ingestion (``engine.live``) gives it database state and
+the database outbox inside one transaction, a backtest (``engine.backtest``) gives it memory state
+and a sandbox outbox. There is no second implementation of any rule.
+"""
+
+from __future__ import annotations
+
+from shequn.domain.actions import Action
+from shequn.engine.module import Context, StoredEvent
+from shequn.engine.outbox import Outbox
+from shequn.engine.registry import available_modules
+from shequn.playbook.schema import Playbook
+
+
+class Pipeline:
+    def __init__(self, playbook: Playbook):
+        self.playbook = playbook
+        registry = available_modules()
+        self.modules = [registry[name](config, playbook) for name, config in playbook.modules.items()]
+        # Only modules that override on_tick are woken by the clock.
+        self._tickers = [m for m in self.modules if callable(getattr(m, "on_tick", None))]
+
+    def handle(self, event: StoredEvent, ctx: Context, outbox: Outbox) -> list[Action]:
+        """Run one event through every module; return (and outbox) the actions they asked for."""
+        emitted: list[Action] = []
+        for module in self.modules:
+            for action in module.on_event(event, ctx) or ():
+                if action.group_id is None:
+                    action.group_id = event.group_id
+                if action.event_id is None:
+                    action.event_id = event.id
+                outbox.add(ctx.community_id, action)
+                emitted.append(action)
+        return emitted
+
+    def tick(self, now_ms: int, ctx: Context, outbox: Outbox) -> list[Action]:
+        """Let time-driven modules act (timeouts, schedules) as of ``now_ms``."""
+        emitted: list[Action] = []
+        for module in self._tickers:
+            for action in module.on_tick(now_ms, ctx) or ():
+                outbox.add(ctx.community_id, action)
+                emitted.append(action)
+        return emitted
