@@ -10,6 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta, timezone
 from enum import StrEnum
+from functools import lru_cache
 from typing import Any
 
 
@@ -111,8 +112,12 @@ _EPOCH = datetime(1970, 1, 1, tzinfo=timezone.utc)
 _MS = timedelta(milliseconds=1)
 
 
+@lru_cache(maxsize=4096)
 def to_ms(at: datetime) -> int:
-    """UTC epoch milliseconds: the storage format of every timestamp (fast to compare and bucket)."""
+    """UTC epoch milliseconds: the storage format of every timestamp (fast to compare and bucket).
+
+    Cached: imports convert the same minute (often the same datetime object) many times in a row.
+    """
     return (at - _EPOCH) // _MS
 
 

@@ -55,9 +55,10 @@ L_NOTICE = re.compile(r"^-(\S+)- ?(.*)$")
 ADDRESSEE = re.compile(r"^([^\s:,]{1,40})[:,] ")
 
 
-def _platform_id(path: Path, lineno: int) -> str:
+def _id_prefix(path: Path) -> str:
+    """``2005-07-06_14.raw.txt`` -> ``2005-07-06_14.raw:``; line numbers are appended."""
     stem = path.name.rsplit(".", 1)[0] if "." in path.name else path.name
-    return f"{stem}:{lineno}"
+    return f"{stem}:"
 
 
 def _addressee(text: str) -> str | None:
@@ -74,14 +75,18 @@ class _Day:
     def __init__(self, start: date | None, tz):
         self.day = start
         self.tz = tz
-        self.last: time | None = None
+        self.last: tuple[int, int, int] | None = None
+        self._dt: datetime | None = None
 
     def at(self, hh: int, mm: int, ss: int) -> datetime:
-        t = time(hh, mm, ss)
+        t = (hh, mm, ss)
+        if t == self.last:
+            return self._dt  # many lines share a minute: reuse the object
         if self.last is not None and t < self.last:
             self.day = self.day + timedelta(days=1)
         self.last = t
-        return datetime.combine(self.day, t, tzinfo=self.tz)
+        self._dt = datetime.combine(self.day, time(hh, mm, ss), tzinfo=self.tz)
+        return self._dt
 
 
 def _group(path: Path, opts: ImportOptions) -> GroupRef:
@@ -135,6 +140,7 @@ def _limnoria_event(body: str, group: GroupRef, pid: str, at: datetime) -> Event
 
 def read(source: Source, opts: ImportOptions) -> Iterator[Event | Reject]:
     path = source.path
+    prefix = _id_prefix(path)
     group = _group(path, opts)
     m = FILE_DATE.match(path.name)
     day = _Day(date(int(m.group(1)), int(m.group(2)), int(m.group(3))) if m else None, opts.tz)
@@ -144,7 +150,7 @@ def read(source: Source, opts: ImportOptions) -> Iterator[Event | Reject]:
     for lineno, line, _enc in iter_lines(source, FALLBACKS):
         if not line.strip():
             continue
-        pid = _platform_id(path, lineno)
+        pid = prefix + str(lineno)
         if line.startswith("["):
             cm = CLOCK_MSG.match(line)
             am = None if cm else CLOCK_ACTION.match(line)
@@ -162,7 +168,7 @@ def read(source: Source, opts: ImportOptions) -> Iterator[Event | Reject]:
             at = day.at(hh, mm, ss)
             if pending_system:
                 for plineno, body in pending_system:
-                    yield _system_event(body, group, _platform_id(path, plineno), at)
+                    yield _system_event(body, group, prefix + str(plineno), at)
                 pending_system.clear()
             last_at = at
             if cm:

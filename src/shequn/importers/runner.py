@@ -1,7 +1,7 @@
 """Runs an importer over files and stores what it yields: batched, idempotent, with progress.
 
-Every batch commits on its own, so an interrupted import keeps what it wrote and a re-run skips it
-as duplicates. Rejected lines are stored with their reason (table ``import_rejects``) so nothing the
+Every file and every ``COMMIT_EVERY`` events commit on their own, so an interrupted import keeps what
+it wrote and a re-run skips it as duplicates. Rejected lines are stored with their reason (table ``import_rejects``) so nothing the
 operator handed us disappears without a trace.
 """
 
@@ -24,6 +24,7 @@ from shequn.store.members import IdentityResolver
 from shequn.store.tables import import_rejects, imports
 
 BATCH = 2000
+COMMIT_EVERY = 20_000  # events per transaction: few fsyncs, bounded loss if the process is killed
 MAX_REJECTS_STORED = 100_000  # per import; beyond this only the count grows
 
 
@@ -113,6 +114,7 @@ def run_import(
         writer = EventWriter(conn, community_id, GroupDirectory(conn, community_id, kind=kind), IdentityResolver(conn, community_id))
         batch: list[Event] = []
         rejects: list[dict] = []
+        since_commit = 0
 
         def flush() -> None:
             counts = writer.write(batch)
@@ -122,7 +124,6 @@ def run_import(
                 conn.execute(import_rejects.insert(), rejects)
             batch.clear()
             rejects.clear()
-            conn.commit()
 
         for f in files:
             source = Source(f, on_read)
@@ -141,11 +142,16 @@ def run_import(
                     batch.append(item)
                     if len(batch) >= batch_size:
                         flush()
+                        since_commit += batch_size
+                        if since_commit >= COMMIT_EVERY:
+                            conn.commit()
+                            since_commit = 0
             except ImportError_ as exc:
                 summary.failed_files.append((str(f), str(exc)))
             except (OSError, UnicodeError) as exc:
                 summary.failed_files.append((str(f), f"{type(exc).__name__}: {exc}"))
             flush()
+            conn.commit()  # every file is durable on its own; a re-run skips what was committed
         conn.execute(
             imports.update()
             .where(imports.c.id == import_id)

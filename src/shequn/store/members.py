@@ -49,27 +49,55 @@ class IdentityResolver:
             for row in rows:
                 self._cache[(platform, row.external_id)] = row.id
                 missing.pop(row.external_id, None)
-        for author in missing.values():
-            self._cache[(platform, author.external_id)] = self._create(platform, author)
+        if missing:
+            self._create_many(platform, list(missing.values()))
 
     def get(self, platform: str, external_id: str) -> int:
         return self._cache[(platform, external_id)]
 
-    def _create(self, platform: str, author: Author) -> int:
-        name = author.name or author.external_id
-        member_id = self.conn.execute(
-            members.insert().values(community_id=self.community_id, display_name=name, created_ms=now_ms())
-        ).inserted_primary_key[0]
-        return self.conn.execute(
-            identities.insert().values(
-                community_id=self.community_id,
-                platform=platform,
-                external_id=author.external_id,
-                display_name=name,
-                is_bot=author.is_bot,
-                member_id=member_id,
-            )
-        ).inserted_primary_key[0]
+    def _create_many(self, platform: str, authors: list[Author]) -> None:
+        """One new member per new identity."""
+        created = now_ms()
+        if self.conn.dialect.name == "sqlite":
+            # Row-at-a-time through the driver: SQLite cannot return ids of a multi-row insert in
+            # order, and SQLAlchemy's per-statement overhead would dominate a large import.
+            cur = self.conn.connection.driver_connection.cursor()
+            try:
+                for a in authors:
+                    name = a.name or a.external_id
+                    cur.execute(_SQLITE_NEW_MEMBER, (self.community_id, name, created))
+                    cur.execute(_SQLITE_NEW_IDENTITY, (self.community_id, platform, a.external_id, name, a.is_bot, cur.lastrowid))
+                    self._cache[(platform, a.external_id)] = cur.lastrowid
+            finally:
+                cur.close()
+            return
+        names = [a.name or a.external_id for a in authors]
+        member_ids = self.conn.execute(
+            members.insert().returning(members.c.id, sort_by_parameter_order=True),
+            [{"community_id": self.community_id, "display_name": n, "created_ms": created} for n in names],
+        ).scalars().all()
+        identity_ids = self.conn.execute(
+            identities.insert().returning(identities.c.id, sort_by_parameter_order=True),
+            [
+                {
+                    "community_id": self.community_id,
+                    "platform": platform,
+                    "external_id": a.external_id,
+                    "display_name": n,
+                    "is_bot": a.is_bot,
+                    "member_id": m,
+                }
+                for a, n, m in zip(authors, names, member_ids, strict=True)
+            ],
+        ).scalars().all()
+        for a, i in zip(authors, identity_ids, strict=True):
+            self._cache[(platform, a.external_id)] = i
+
+
+_SQLITE_NEW_MEMBER = "INSERT INTO members (community_id, display_name, created_ms) VALUES (?, ?, ?)"
+_SQLITE_NEW_IDENTITY = (
+    "INSERT INTO identities (community_id, platform, external_id, display_name, is_bot, member_id) VALUES (?, ?, ?, ?, ?, ?)"
+)
 
 
 def _member_community(conn: Connection, member_id: int) -> int:

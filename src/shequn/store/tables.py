@@ -109,7 +109,7 @@ events = Table(
     Column("platform_id", String(500), nullable=False),
     Column("reply_to", String(500), nullable=True),
     Column("text", Text, nullable=True),
-    Column("payload", JSON, nullable=True),
+    Column("payload", JSON(none_as_null=True), nullable=True),
     UniqueConstraint("group_id", "platform_id", name="uq_events_group_platform_id"),
     Index("ix_events_community_at", "community_id", "at_ms"),
     Index("ix_events_group_at", "group_id", "at_ms"),

@@ -1,0 +1,148 @@
+"""Import throughput and peak memory: `shequn import irc` over the whole ubuntu-irc train split on
+SQLite and on PostgreSQL, against a bare baseline that parses the same lines with one regex and
+bulk-inserts them into SQLite with no engine (no identities, no groups, no dedup bookkeeping).
+
+Each measurement runs in a fresh child process so peak memory (ru_maxrss) is its own.
+
+    python bench/import_throughput.py [--data ../shared/data/chat/ubuntu-irc/train] [--pg URL] [--repeat N]
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import re
+import sqlite3
+import subprocess
+import sys
+import tempfile
+import time
+import uuid
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from machine import describe, peak_rss_mib  # noqa: E402
+
+ROOT = Path(__file__).resolve().parents[1]
+DEFAULT_DATA = ROOT.parent / "shared" / "data" / "chat" / "ubuntu-irc" / "train"
+DEFAULT_PG = "postgresql+psycopg://postgres@127.0.0.1:5432/test"
+LINE = re.compile(r"^\[(\d\d):(\d\d)\] <([^>]*)> ?(.*)$")
+
+
+def baseline(data: Path, db: Path) -> dict:
+    """Parse '[HH:MM] <nick> text' lines and executemany them into a single SQLite table."""
+    files = sorted(f for f in data.glob("*.raw.txt"))
+    start = time.perf_counter()
+    conn = sqlite3.connect(db)
+    conn.execute("PRAGMA journal_mode=WAL")
+    conn.execute("PRAGMA synchronous=NORMAL")
+    conn.execute("CREATE TABLE lines (file TEXT, line INTEGER, at TEXT, nick TEXT, text TEXT)")
+    lines = 0
+    batch = []
+    for f in files:
+        day = f.name[:10]
+        with open(f, encoding="utf-8", errors="replace") as fh:
+            for n, line in enumerate(fh):
+                lines += 1
+                m = LINE.match(line)
+                if m:
+                    batch.append((f.name, n, f"{day}T{m.group(1)}:{m.group(2)}", m.group(3), m.group(4)))
+                else:
+                    batch.append((f.name, n, None, None, line.rstrip("\n")))
+                if len(batch) >= 2000:
+                    conn.executemany("INSERT INTO lines VALUES (?,?,?,?,?)", batch)
+                    conn.commit()
+                    batch.clear()
+    conn.executemany("INSERT INTO lines VALUES (?,?,?,?,?)", batch)
+    conn.commit()
+    conn.close()
+    return {"lines": lines, "seconds": time.perf_counter() - start}
+
+
+def shequn_import(data: Path, url: str) -> dict:
+    from shequn.importers.registry import get_importer
+    from shequn.importers.runner import run_import
+    from shequn.store.db import open_engine
+
+    engine = open_engine(url)  # migrations are applied here, outside the timed part
+    start = time.perf_counter()
+    summary = run_import(engine, get_importer("irc"), [data], community="bench", group="#ubuntu")
+    seconds = time.perf_counter() - start
+    engine.dispose()
+    return {"lines": summary.added + summary.duplicates + summary.rejected, "added": summary.added, "seconds": seconds}
+
+
+def child(args) -> None:
+    data = Path(args.data)
+    if args.child == "baseline":
+        out = baseline(data, Path(args.target))
+    else:
+        out = shequn_import(data, args.target)
+    out["peak_rss_mib"] = peak_rss_mib()
+    print(json.dumps(out))
+
+
+def run_child(kind: str, data: Path, target: str) -> dict:
+    proc = subprocess.run(
+        [sys.executable, __file__, "--child", kind, "--data", str(data), "--target", target],
+        capture_output=True, text=True, check=False,
+    )
+    if proc.returncode != 0:
+        raise SystemExit(f"{kind} run failed:\n{proc.stderr}")
+    return json.loads(proc.stdout.strip().splitlines()[-1])
+
+
+def pg_schema_url(pg: str) -> tuple[str, str]:
+    schema = f"bench_{uuid.uuid4().hex[:8]}"
+    subprocess.run(["psql", "-h", "127.0.0.1", "-U", "postgres", "-d", "test", "-qc", f"CREATE SCHEMA {schema}"], check=True)
+    return schema, f"{pg}?options=-csearch_path%3D{schema}"
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    ap.add_argument("--data", default=str(DEFAULT_DATA))
+    ap.add_argument("--pg", default=os.environ.get("SHEQUN_TEST_PG", DEFAULT_PG))
+    ap.add_argument("--repeat", type=int, default=3, help="runs per configuration; the best is reported")
+    ap.add_argument("--no-pg", action="store_true")
+    ap.add_argument("--child")
+    ap.add_argument("--target")
+    args = ap.parse_args()
+    if args.child:
+        child(args)
+        return
+    data = Path(args.data)
+    if not data.exists():
+        raise SystemExit(f"data not found: {data}")
+    size = sum(f.stat().st_size for f in data.glob("*.raw.txt"))
+    print(f"machine: {describe()}")
+    print(f"data: {data} ({len(list(data.glob('*.raw.txt')))} files, {size / 1e6:.1f} MB)")
+    results = {}
+    with tempfile.TemporaryDirectory() as tmp:
+        for name in ["baseline (sqlite3, no engine)", "shequn import (SQLite)"] + ([] if args.no_pg else ["shequn import (PostgreSQL)"]):
+            runs = []
+            for i in range(args.repeat):
+                if name.startswith("baseline"):
+                    r = run_child("baseline", data, str(Path(tmp) / f"base{i}.db"))
+                elif "SQLite" in name:
+                    r = run_child("shequn", data, f"sqlite:///{Path(tmp) / f'shequn{i}.db'}")
+                else:
+                    schema, url = pg_schema_url(args.pg)
+                    try:
+                        r = run_child("shequn", data, url)
+                    finally:
+                        subprocess.run(["psql", "-h", "127.0.0.1", "-U", "postgres", "-d", "test", "-qc", f"DROP SCHEMA {schema} CASCADE"], check=True)
+                runs.append(r)
+            best = min(runs, key=lambda r: r["seconds"])
+            best["lines_per_s"] = best["lines"] / best["seconds"]
+            best["peak_rss_mib"] = max(r["peak_rss_mib"] for r in runs)
+            results[name] = best
+            print(f"{name:32s} {best['lines']:>9,} lines  {best['seconds']:7.2f} s  {best['lines_per_s']:>10,.0f} lines/s  peak RSS {best['peak_rss_mib']:6.1f} MiB  (best of {len(runs)})")
+    base = results["baseline (sqlite3, no engine)"]["lines_per_s"]
+    for name, r in results.items():
+        if not name.startswith("baseline"):
+            print(f"ratio {name} / baseline: {r['lines_per_s'] / base:.2f}")
+
+
+if __name__ == "__main__":
+    main()
