@@ -132,3 +132,11 @@ def test_missing_path_is_a_clear_error(sqlite_cli, tmp_path):
 def test_unknown_format_is_a_clear_error(sqlite_cli, tmp_path):
     result = sqlite_cli("import", "icq", str(tmp_path), ok=False)
     assert result.exit_code == 2 and "unknown format 'icq'" in result.output
+
+
+def test_nul_bytes_do_not_break_either_database(cli, tmp_path):
+    f = tmp_path / "2024-01-01.nul.txt"
+    f.write_bytes(b"[10:00] <n\x00ick> te\x00xt\n[10:01] <ok> fine\n")
+    summary = cli.json("import", "irc", str(f), "--json")
+    assert (summary["added"], summary["rejected"]) == (2, 0)
+    assert cli.json("stats", "--json")["communities"][0]["speakers"] == 2

@@ -269,6 +269,17 @@ def test_encoded_word_attachment_name(tmp_path):
     assert events[0].text == "" and events[0].payload["attachments"] == [{"content_type": "image/png", "filename": "图片.png"}]
 
 
+def test_encoded_display_name_with_a_comma(tmp_path):
+    f = tmp_path / "x.mbox"
+    f.write_text(
+        "From z@example.org  Mon Jan  4 10:00:00 2010\nFrom: =?utf-8?b?5byg5LiJLCDkuqflk4Hnu4/nkIY=?= <Z@Example.org>\n"
+        "Date: Mon, 04 Jan 2010 10:00:00 +0800\nMessage-ID: <c@example.org>\n\nhi\n",
+        encoding="utf-8",
+    )
+    events, _ = read(f)
+    assert (events[0].author.external_id, events[0].author.name) == ("z@example.org", "张三, 产品经理")
+
+
 def test_import_twice_is_idempotent_and_stats(cli):
     first = cli.json("import", "mbox", str(DEV), "--community", "c", "--json")
     assert (first["added"], first["duplicates"], first["rejected"]) == (10, 0, 3)

@@ -28,7 +28,7 @@ def import_history(
     fmt: Annotated[str, typer.Argument(metavar="FORMAT", help=f"Export format: {', '.join(sorted(FORMATS))}.")],
     paths: Annotated[list[Path], typer.Argument(metavar="PATH...", help="Export files, or directories to search for them.")],
     community: Annotated[str, typer.Option("--community", "-c", help="Community to import into (created if new).")] = "default",
-    group: Annotated[Optional[str], typer.Option("--group", "-g", help="Group the events belong to (default: named by the export; see docs/importers.md).")] = None,
+    group: Annotated[Optional[str], typer.Option("--group", "-g", help="Group the events belong to (default: named by the export; see docs/formats/ and docs/importers.md).")] = None,
     kind: Annotated[Optional[GroupKind], typer.Option("--kind", help="Kind of any group this import creates.")] = None,
     tz: Annotated[Optional[str], typer.Option("--tz", help="Time zone of timestamps written without an offset (default depends on the format).")] = None,
     as_json: Annotated[bool, typer.Option("--json", help="Print the summary as JSON.")] = False,

@@ -42,8 +42,8 @@ class LiveIngest:
         result = LiveResult()
         with self.engine.connect() as conn:
             community_id = ensure_community(conn, self.playbook.community, self.playbook.timezone)
-            conn.commit()
             tz = community_timezone(conn, community_id)
+            conn.commit()
             directory = GroupDirectory(conn, community_id)
             people = IdentityResolver(conn, community_id)
             insert = (postgresql.insert if conn.dialect.name == "postgresql" else sqlite.insert)(events)

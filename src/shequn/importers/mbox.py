@@ -145,7 +145,7 @@ def _decode_words(value: str) -> str:
     if "=?" not in value:
         return value
     try:
-        return str(policy.default.header_factory("X-Shequn-Decoded", value))
+        return _unsurrogate(str(policy.default.header_factory("X-Shequn-Decoded", value)))
     except Exception:  # noqa: BLE001 - keep the undecoded value rather than lose the message
         return value
 
@@ -263,15 +263,15 @@ def _body(msg: Message) -> tuple[str, dict]:
 
 
 def _author(headers: _Headers) -> Author | None:
-    value = headers.text("from")
+    value = headers.raw("from")
     if not value:
         return None
-    value = OBFUSCATED.sub(r"\1@\2", value)
-    name, addr = parseaddr(value)
-    addr = addr.strip().lower()
-    name = name.strip() or None
+    # split address and display name *before* decoding encoded-words: a decoded name may hold "," or "<"
+    name, addr = parseaddr(OBFUSCATED.sub(r"\1@\2", value))
+    name = _storable(_decode_words(name).strip()) or None
+    addr = _storable(addr.strip().lower())
     if not addr:
-        addr = (name or value).strip()
+        addr = name or _storable(_decode_words(value))
     if not addr:
         return None
     auto = (headers.raw("auto-submitted") or "no").split(";")[0].strip().lower()

@@ -36,7 +36,8 @@ class IdentityResolver:
                 missing[a.external_id] = a
         if not missing:
             return
-        ids = list(missing)
+        stored_as = {self._db_text(k): k for k in missing}  # database spelling -> source spelling
+        ids = list(stored_as)
         for start in range(0, len(ids), 500):
             chunk = ids[start : start + 500]
             rows = self.conn.execute(
@@ -47,17 +48,24 @@ class IdentityResolver:
                 )
             )
             for row in rows:
-                self._cache[(platform, row.external_id)] = row.id
-                missing.pop(row.external_id, None)
+                original = stored_as[row.external_id]
+                self._cache[(platform, original)] = row.id
+                missing.pop(original, None)
         if missing:
             self._create_many(platform, list(missing.values()))
 
     def get(self, platform: str, external_id: str) -> int:
         return self._cache[(platform, external_id)]
 
+    def _db_text(self, value: str) -> str:
+        """PostgreSQL text cannot hold U+0000 (hostile names carry it): store U+FFFD there instead."""
+        return value.replace("\x00", "\ufffd") if self.conn.dialect.name == "postgresql" else value
+
     def _create_many(self, platform: str, authors: list[Author]) -> None:
         """One new member per new identity."""
         created = now_ms()
+        originals = authors
+        authors = [Author(self._db_text(a.external_id), self._db_text(a.name) if a.name else None, a.is_bot) for a in authors]
         if self.conn.dialect.name == "sqlite":
             # Row-at-a-time through the driver: SQLite cannot return ids of a multi-row insert in
             # order, and SQLAlchemy's per-statement overhead would dominate a large import.
@@ -90,7 +98,7 @@ class IdentityResolver:
                 for a, n, m in zip(authors, names, member_ids, strict=True)
             ],
         ).scalars().all()
-        for a, i in zip(authors, identity_ids, strict=True):
+        for a, i in zip(originals, identity_ids, strict=True):
             self._cache[(platform, a.external_id)] = i
 
 
