@@ -60,6 +60,50 @@ def baseline(data: Path, db: Path) -> dict:
     return {"lines": lines, "seconds": time.perf_counter() - start}
 
 
+def baseline_indexed(data: Path, db: Path) -> dict:
+    """Same as baseline, but into our events table with its unique key and indexes (no engine):
+    shows how much of the gap is the schema an event store needs rather than our code."""
+    from shequn.store.db import open_engine
+
+    open_engine(f"sqlite:///{db}").dispose()
+    files = sorted(f for f in data.glob("*.raw.txt"))
+    start = time.perf_counter()
+    conn = sqlite3.connect(db)
+    conn.execute("PRAGMA journal_mode=WAL")
+    conn.execute("PRAGMA synchronous=NORMAL")
+    conn.execute("INSERT INTO communities (id, name, timezone, created_ms) VALUES (1, 'b', 'UTC', 0)")
+    conn.execute("INSERT INTO groups (id, community_id, platform, external_id, name, kind, created_ms) VALUES (1, 1, 'irc', 'g', 'g', 'other', 0)")
+    sql = ("INSERT INTO events (community_id, group_id, identity_id, kind, at_ms, platform_id, text) VALUES (1, 1, NULL, ?, ?, ?, ?) "
+           "ON CONFLICT (group_id, platform_id) DO NOTHING")
+    lines = 0
+    batch = []
+    for f in files:
+        stem = f.name.rsplit(".", 1)[0]
+        with open(f, encoding="utf-8", errors="replace") as fh:
+            for n, line in enumerate(fh):
+                lines += 1
+                m = LINE.match(line)
+                batch.append(("message" if m else "system", n, f"{stem}:{n}", m.group(4) if m else line))
+                if len(batch) >= 2000:
+                    conn.executemany(sql, batch)
+                    conn.commit()
+                    batch.clear()
+    conn.executemany(sql, batch)
+    conn.commit()
+    conn.close()
+    return {"lines": lines, "seconds": time.perf_counter() - start}
+
+
+def make_big(data: Path, out: Path, copies: int) -> Path:
+    """One IRC day file made of ``copies`` x every train line (a multi-hundred-MB export)."""
+    big = out / "2020-01-01.big.txt"
+    with open(big, "wb") as w:
+        for _ in range(copies):
+            for f in sorted(data.glob("*.raw.txt")):
+                w.write(f.read_bytes())
+    return big
+
+
 def shequn_import(data: Path, url: str) -> dict:
     from shequn.importers.registry import get_importer
     from shequn.importers.runner import run_import
@@ -77,6 +121,8 @@ def child(args) -> None:
     data = Path(args.data)
     if args.child == "baseline":
         out = baseline(data, Path(args.target))
+    elif args.child == "baseline-indexed":
+        out = baseline_indexed(data, Path(args.target))
     else:
         out = shequn_import(data, args.target)
     out["peak_rss_mib"] = peak_rss_mib()
@@ -105,6 +151,7 @@ def main() -> None:
     ap.add_argument("--pg", default=os.environ.get("SHEQUN_TEST_PG", DEFAULT_PG))
     ap.add_argument("--repeat", type=int, default=3, help="runs per configuration; the best is reported")
     ap.add_argument("--no-pg", action="store_true")
+    ap.add_argument("--big", type=int, default=5, help="also import one file this many times the split's size (0: skip)")
     ap.add_argument("--child")
     ap.add_argument("--target")
     args = ap.parse_args()
@@ -119,11 +166,13 @@ def main() -> None:
     print(f"data: {data} ({len(list(data.glob('*.raw.txt')))} files, {size / 1e6:.1f} MB)")
     results = {}
     with tempfile.TemporaryDirectory() as tmp:
-        for name in ["baseline (sqlite3, no engine)", "shequn import (SQLite)"] + ([] if args.no_pg else ["shequn import (PostgreSQL)"]):
+        for name in ["baseline (sqlite3, no engine)", "baseline, same indexed table", "shequn import (SQLite)"] + ([] if args.no_pg else ["shequn import (PostgreSQL)"]):
             runs = []
             for i in range(args.repeat):
-                if name.startswith("baseline"):
+                if name.startswith("baseline ("):
                     r = run_child("baseline", data, str(Path(tmp) / f"base{i}.db"))
+                elif name.startswith("baseline,"):
+                    r = run_child("baseline-indexed", data, str(Path(tmp) / f"based{i}.db"))
                 elif "SQLite" in name:
                     r = run_child("shequn", data, f"sqlite:///{Path(tmp) / f'shequn{i}.db'}")
                 else:
@@ -140,8 +189,18 @@ def main() -> None:
             print(f"{name:32s} {best['lines']:>9,} lines  {best['seconds']:7.2f} s  {best['lines_per_s']:>10,.0f} lines/s  peak RSS {best['peak_rss_mib']:6.1f} MiB  (best of {len(runs)})")
     base = results["baseline (sqlite3, no engine)"]["lines_per_s"]
     for name, r in results.items():
-        if not name.startswith("baseline"):
+        if name != "baseline (sqlite3, no engine)":
             print(f"ratio {name} / baseline: {r['lines_per_s'] / base:.2f}")
+    if args.big:
+        # Memory must not grow with file size: one file args.big times the size of the whole split.
+        with tempfile.TemporaryDirectory() as tmp:
+            big = make_big(data, Path(tmp), args.big)
+            r = run_child("shequn", big.parent, f"sqlite:///{Path(tmp) / 'big.db'}")
+            print(
+                f"single {big.stat().st_size / 1e6:.0f} MB file ({args.big}x the split): {r['lines']:,} lines in {r['seconds']:.1f} s, "
+                f"{r['lines'] / r['seconds']:,.0f} lines/s, peak RSS {r['peak_rss_mib']:.1f} MiB "
+                f"(vs {results['shequn import (SQLite)']['peak_rss_mib']:.1f} MiB for the {size / 1e6:.0f} MB split)"
+            )
 
 
 if __name__ == "__main__":

@@ -309,3 +309,50 @@ def test_cli_full_export_and_unknown_group(cli):
     assert result.exit_code == 1
     failed = json.loads(result.stdout)["failed_files"]
     assert len(failed) == 1 and "group chats in this export: '读书会', '每日早报', '老同学群'" in failed[0]["error"]
+
+
+def test_minified_export_still_resolves_invited_names(tmp_path):
+    """Name resolution must not depend on tdesktop's line layout or on where chunk boundaries fall."""
+    messages = [
+        {"id": i + 1, "type": "message", "date_unixtime": str(1709280000 + i), "from": f"成员{i % 300}", "from_id": f"user{i % 300}", "text": "嗨" * 20}
+        for i in range(3000)
+    ]
+    members = [f"成员{n}" for n in range(300)]
+    messages.append({"id": 5000, "type": "service", "date_unixtime": "1709290000", "actor": "群主", "actor_id": "user9999", "action": "invite_members", "members": members})
+    f = tmp_path / "result.json"
+    f.write_text(json.dumps(_export(messages), ensure_ascii=False, separators=(",", ":")), encoding="utf-8")
+    assert b"\n" not in f.read_bytes() and f.stat().st_size > 3 * (1 << 17)
+    events, rejects = read(f)
+    joins = [e for e in events if e.kind == EventKind.JOIN]
+    assert rejects == [] and len(joins) == 300
+    assert [(j.platform_id, j.author.external_id) for j in joins] == [(f"5000:{n}", f"user{n}") for n in range(300)]
+    assert {j.payload["member_id_source"] for j in joins} == {"id"}
+
+
+def test_minified_full_export_gives_the_same_events(tmp_path):
+    f = tmp_path / "result.json"
+    f.write_text(json.dumps(json.loads(FULL.read_text(encoding="utf-8")), ensure_ascii=False, separators=(",", ":")), encoding="utf-8")
+    assert [(e.group.external_id, e.platform_id, e.author.external_id) for e in read(f)[0]] == [
+        (e.group.external_id, e.platform_id, e.author.external_id) for e in read(FULL)[0]
+    ]
+
+
+def test_repaired_stream_passes_utf8_through_and_transcodes_bad_lines():
+    """The shared JSON byte stream (shequn.importers.jsonstream) used by the telegram and discord importers."""
+    import io
+
+    from shequn.importers.jsonstream import RepairedStream
+
+    class Trickle(io.RawIOBase):  # returns few bytes per read, so characters straddle reads
+        def __init__(self, data: bytes):
+            self._data = io.BytesIO(data)
+
+        def read(self, n=-1):
+            return self._data.read(7)
+
+    minified = ('{"a":"' + "中文😀" * 3000 + '"}').encode()
+    stream = RepairedStream(Trickle(minified))
+    assert b"".join(iter(lambda: stream.read(1000), b"")) == minified and stream.fallback_lines == 0
+    mixed = '{\n"a": "好",\n'.encode() + '"b": "坏"\n}\n'.encode("gb18030")
+    stream = RepairedStream(io.BytesIO(mixed))
+    assert stream.read().decode("utf-8") == '{\n"a": "好",\n"b": "坏"\n}\n' and stream.fallback_lines == 1

@@ -3,8 +3,8 @@
 Written by ``JsonMessageWriter`` of DiscordChatExporter (``--format Json``). The file is one object:
 ``guild {id, name, iconUrl}``, ``channel {id, type, categoryId, category, name, topic}``,
 ``dateRange``, ``exportedAt``, then ``messages: [...]`` and ``messageCount``. Guild and channel come
-first, so the messages are streamed with ``ijson`` one at a time (see
-:mod:`shequn.importers.jsonstream`). Each message has ``id`` (snowflake, as a string), ``type`` (the
+first: they are read from the start of the file, then the messages are built one at a time by
+``ijson`` (see :mod:`shequn.importers.jsonstream`). Each message has ``id`` (snowflake, as a string), ``type`` (the
 name of DiscordChatExporter's ``MessageKind``: ``Default``, ``RecipientAdd``, ``RecipientRemove``,
 ``Call``, ``ChannelNameChange``, ``ChannelIconChange``, ``ChannelPinnedMessage``, ``GuildMemberJoin``,
 ``ThreadCreated``, ``Reply``; kinds it has no name for are written as their number, e.g. ``"21"``),
@@ -34,40 +34,21 @@ from typing import Any
 
 from shequn.domain.events import Author, Event, EventKind, GroupRef, Reject
 from shequn.importers.base import ImportError_, Importer, ImportOptions, Source
-from shequn.importers.jsonstream import (
-    JSON_ERRORS,
-    RECORD,
-    damage_reject,
-    head,
-    not_this_format,
-    open_json,
-    raw_json,
-    records,
-)
+from shequn.importers.jsonstream import JSON_ERRORS, damage_reject, head, iter_items, not_this_format, peek, raw_json
 
 PLATFORM = "discord"
 WHAT = "DiscordChatExporter JSON export"
 
 MESSAGE_TYPES = frozenset({"Default", "Reply"})
 _SCALARS = frozenset({"string", "number", "boolean", "null"})
-_HEADER = {
-    "guild.id": "guild_id",
-    "guild.name": "guild_name",
-    "channel.id": "channel_id",
-    "channel.name": "channel_name",
-    "channel.type": "channel_type",
-    "channel.category": "category",
-}
+_HEADER = {"guild.name": "guild_name", "channel.id": "channel_id", "channel.name": "channel_name"}
 
 
 @dataclass
 class _Header:
-    guild_id: Any = None
     guild_name: Any = None
     channel_id: Any = None
     channel_name: Any = None
-    channel_type: Any = None
-    category: Any = None
     group: GroupRef | None = None
 
 
@@ -216,46 +197,47 @@ def _message_events(msg: Any, index: int, header: _Header, opts: ImportOptions, 
     yield Event(group, pid, EventKind.SYSTEM, at, author, text=text, payload=payload)
 
 
-def _tap(events: Iterator[tuple[str, str, Any]], header: _Header, opts: ImportOptions, source: Source):
-    for prefix, event, value in events:
-        if prefix == "messages.item":
-            yield RECORD, event, value
-            continue
-        if event in _SCALARS:
-            fld = _HEADER.get(prefix)
-            if fld is not None:
-                setattr(header, fld, value)
-        elif prefix == "messages" and event == "start_array":
-            channel_id = _snowflake(header.channel_id)
-            if channel_id is None:
-                raise ImportError_(f"{source.name}: not a {WHAT}: no channel id before the messages")
-            guild = header.guild_name if isinstance(header.guild_name, str) else None
-            channel = header.channel_name if isinstance(header.channel_name, str) else channel_id
-            name = opts.group or (f"{guild} / #{channel}" if guild else f"#{channel}")
-            header.group = GroupRef(PLATFORM, channel_id, name)
-        yield prefix, event, value
+def _peek(source: Source, opts: ImportOptions) -> _Header:
+    """Read guild and channel, which DiscordChatExporter writes before the messages."""
+    header = _Header()
+    with peek(source) as events:
+        try:
+            for prefix, event, value in events:
+                if event in _SCALARS:
+                    fld = _HEADER.get(prefix)
+                    if fld is not None:
+                        setattr(header, fld, value)
+                elif prefix == "messages" and event == "start_array":
+                    break
+            else:
+                raise not_this_format(source, WHAT + " (no 'channel' and 'messages' found)")
+        except JSON_ERRORS as exc:
+            raise not_this_format(source, WHAT, exc) from None
+    channel_id = _snowflake(header.channel_id)
+    if channel_id is None:
+        raise ImportError_(f"{source.name}: not a {WHAT}: no channel id before the messages")
+    guild = header.guild_name if isinstance(header.guild_name, str) else None
+    channel = header.channel_name if isinstance(header.channel_name, str) else channel_id
+    name = opts.group or (f"{guild} / #{channel}" if guild else f"#{channel}")
+    header.group = GroupRef(PLATFORM, channel_id, name)
+    return header
 
 
 def read(source: Source, opts: ImportOptions) -> Iterator[Event | Reject]:
-    header = _Header()
-    stream, events = open_json(source)
+    header = _peek(source, opts)
+    stream, messages = iter_items(source, "messages.item")
     index = 0
     last_good: str | None = None
     try:
-        for msg in records(_tap(events, header, opts, source)):
+        for msg in messages:
             yield from _message_events(msg, index, header, opts, source)
             index += 1
             if isinstance(msg, dict) and msg.get("id") is not None:
                 last_good = f"message {msg.get('id')}"
     except JSON_ERRORS as exc:
-        if header.group is None:
-            raise not_this_format(source, WHAT, exc) from None
         yield damage_reject(source, stream, exc, last_good)
-        return
     finally:
         stream.close()
-    if header.group is None:
-        raise not_this_format(source, WHAT + " (no 'channel' and 'messages' found)")
 
 
 def sniff(path: Path) -> bool:

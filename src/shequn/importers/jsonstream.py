@@ -1,19 +1,25 @@
 """Streaming helpers for exports that are one big JSON document (Telegram Desktop, DiscordChatExporter).
 
-A multi-GB ``result.json`` must never be loaded whole. :func:`open_json` wraps the source in a
-:class:`RepairedStream` (encoding repair, see below) and returns ``ijson`` parse events
-``(prefix, event, value)``; an importer "taps" those events to pick up header fields (chat name,
-channel id ...) and renames the events of the records it wants to :data:`RECORD`, so that
-``ijson.items(tapped, RECORD)`` (implemented in C by the ``yajl2_c`` backend) builds one record at a
-time. Memory stays flat: at most one record, one line and one 64 KiB buffer are held.
+A multi-GB ``result.json`` must never be loaded whole. Every stream goes through a
+:class:`RepairedStream` (encoding repair, see below). Two ways to read:
+
+* the header comes first and the records follow in one array (DiscordChatExporter, a Telegram
+  single-chat export): :func:`peek` parses the start of the file (outside the progress count) until
+  the array begins, then :func:`iter_items` builds the records with ``ijson.items``, entirely in C
+  with the ``yajl2_c`` backend;
+* headers are interleaved with record arrays (Telegram's full-account export): the importer walks the
+  ``(prefix, event, value)`` events of :func:`open_json` itself, follows the structure, and hands the
+  events of the records it wants, renamed to :data:`RECORD`, to a :class:`RecordBuilder`.
+
+Memory stays flat: at most one record, one line and one 64 KiB buffer are held.
 
 Encoding repair. Both tools write UTF-8, but files get re-saved by editors and mangled by transfers.
 The stream passes valid UTF-8 through untouched (checked a newline-ended chunk at a time, so the
 fast path costs one ``bytes.decode`` per 64 KiB). A line that is not valid UTF-8 is decoded with the
 fallback encodings of :mod:`shequn.importers.textlines` (GB18030, cp1252, Latin-1) and re-encoded as
 UTF-8 before the parser sees it; JSON never has a raw newline inside a string, so a line is a safe
-unit. A leading UTF-8 byte-order mark is dropped and a UTF-16/UTF-32 file (recognised by its BOM)
-is transcoded.
+unit (a newline-free, minified file that is not UTF-8 is cut every 4 MiB instead). A leading UTF-8
+byte-order mark is dropped and a UTF-16/UTF-32 file (recognised by its BOM) is transcoded.
 
 Damage. ``ijson`` stops at the first syntax error (a truncated file, a garbage line). Everything
 before the damage has already been yielded; :func:`damage_reject` describes where it stopped (byte
@@ -26,15 +32,17 @@ from __future__ import annotations
 import codecs
 import json
 from collections.abc import Iterator
+from contextlib import contextmanager
 from typing import Any, BinaryIO
 
 import ijson
+from ijson.utils import sendable_list
 
 from shequn.domain.events import Reject
 from shequn.importers.base import ImportError_, Source
 from shequn.importers.textlines import FALLBACK_ENCODINGS, decode_line
 
-#: the prefix a tap gives to the records it wants ``ijson.items`` to build
+#: the prefix an importer gives to the events of the records it wants a RecordBuilder to build
 RECORD = "\x00record"
 #: errors ijson raises for malformed or truncated input
 JSON_ERRORS: tuple[type[BaseException], ...] = (ijson.JSONError, ijson.IncompleteJSONError)
@@ -108,10 +116,14 @@ class RepairedStream:
         data = self._carry + chunk if self._carry else chunk
         cut = data.rfind(b"\n") + 1
         if cut == 0:
-            if len(data) < _MAX_CARRY:
-                self._carry = data
-                return
+            # no newline (minified JSON): pass valid UTF-8 through up to an incomplete last character
             cut = _safe_cut(data)
+            try:
+                data[:cut].decode("utf-8")
+            except UnicodeDecodeError:
+                if len(data) < _MAX_CARRY:  # the fallback path works a line at a time: wait for one
+                    self._carry = data
+                    return
         self._carry = data[cut:]
         self._emit(data[:cut])
 
@@ -136,16 +148,16 @@ class RepairedStream:
 
 
 def _safe_cut(data: bytes) -> int:
-    """A cut point near the end that does not split a UTF-8 multi-byte sequence."""
-    cut = len(data)
-    for _ in range(3):
-        if cut > 0 and 0x80 <= data[cut - 1] <= 0xBF:
-            cut -= 1
-        else:
-            break
-    if cut > 0 and data[cut - 1] >= 0xC0:
-        cut -= 1
-    return cut or len(data)
+    """``len(data)``, or less so as not to split a UTF-8 multi-byte character at the end."""
+    for back in range(1, min(4, len(data)) + 1):
+        byte = data[-back]
+        if byte & 0xC0 == 0x80:  # continuation byte: look further back for the lead byte
+            continue
+        if byte >= 0xC0:
+            need = 2 if byte < 0xE0 else 3 if byte < 0xF0 else 4
+            return len(data) - back if need > back else len(data)
+        break
+    return len(data)
 
 
 def open_json(source: Source) -> tuple[RepairedStream, Iterator[tuple[str, str, Any]]]:
@@ -154,9 +166,35 @@ def open_json(source: Source) -> tuple[RepairedStream, Iterator[tuple[str, str, 
     return stream, ijson.parse(stream, use_float=True)
 
 
-def records(tapped: Iterator[tuple[str, str, Any]]) -> Iterator[Any]:
-    """Build every value the tap renamed to :data:`RECORD`, one at a time."""
-    return ijson.items(tapped, RECORD)
+def iter_items(source: Source, prefix: str) -> tuple[RepairedStream, Iterator[Any]]:
+    """Open ``source`` and build every value at ``prefix`` (e.g. ``"messages.item"``) one at a time."""
+    stream = RepairedStream(source.open_binary())
+    return stream, ijson.items(stream, prefix, use_float=True)
+
+
+@contextmanager
+def peek(source: Source):
+    """Parse events of the file from its start, outside the progress count (for reading a header)."""
+    stream = RepairedStream(open(source.path, "rb"))
+    try:
+        yield ijson.parse(stream, use_float=True)
+    finally:
+        stream.close()
+
+
+_BACKEND = ijson.get_backend(ijson.backend)
+
+
+class RecordBuilder:
+    """Builds the values whose events are sent with prefix :data:`RECORD` (in C with yajl2_c).
+
+    ``send((prefix, event, value))`` every event from the start of a record to its end; finished
+    records collect in ``done`` (clear it after taking them). Events outside a record are ignored.
+    """
+
+    def __init__(self) -> None:
+        self.done: list = sendable_list()
+        self.send = _BACKEND.items_basecoro(self.done, RECORD).send
 
 
 def error_text(exc: BaseException) -> str:

@@ -1,7 +1,8 @@
 """Telegram Desktop "Export chat history" / "Export Telegram data" JSON (``result.json``).
 
-Written by Telegram Desktop's exporter (tdesktop ``export_output_json.cpp``; format stable since
-tdesktop 1.3 in 2018, with ``date_unixtime`` added in 3.x and ``reactions`` in 4.x). Two shapes:
+Written by Telegram Desktop's exporter (tdesktop ``Telegram/SourceFiles/export/output/
+export_output_json.cpp``, JSON export since tdesktop 1.3, 2018; ``date_unixtime`` since 3.7.6, 2022,
+see tdesktop issue #24054; ``reactions`` in recent versions). Two shapes:
 
 * single-chat export (chat menu → Export chat history → JSON): a top-level object
   ``{"name", "type", "id", "messages": [...]}``;
@@ -9,9 +10,10 @@ tdesktop 1.3 in 2018, with ``date_unixtime`` added in 3.x and ``reactions`` in 4
   ``{"about", "personal_information", ..., "chats": {"about", "list": [chat, ...]},
   "left_chats": {"about", "list": [...]}}`` where each chat has the same ``name/type/id/messages``.
 
-The exporter writes ``name``, ``type`` and ``id`` before ``messages``, which lets us stream: the file
-is read once with ``ijson`` (see :mod:`shequn.importers.jsonstream`) and one message object is built
-at a time. Chat types are ``private_group``, ``private_supergroup``, ``public_supergroup``,
+The exporter writes ``name``, ``type`` and ``id`` before ``messages``, which lets us stream (see
+:mod:`shequn.importers.jsonstream`): a peek at the start of the file tells the two shapes apart, a
+fast regex pass collects names and ids (below), and the main pass builds one message at a time with
+``ijson`` (in C for a single-chat export). Chat types are ``private_group``, ``private_supergroup``, ``public_supergroup``,
 ``private_channel``, ``public_channel`` (imported) and ``personal_chat``, ``bot_chat``,
 ``saved_messages``, ``replies`` (skipped in a full export with one Reject per chat). ``id`` is the
 bare peer id (no ``-100`` prefix, unlike the Bot API). A legacy group upgraded to a supergroup is
@@ -20,8 +22,8 @@ exported as two chats with two ids (Telegram considers them different chats).
 Messages (``type: "message"``): ``text`` is a string or a list of strings and entity objects
 ``{"type", "text", "href"|"user_id"...}`` (flattened to ``Event.text``; the non-plain entities are
 kept in ``payload["entities"]``); ``from`` is the display name and ``from_id`` the stable peer id
-(``"user123"``, ``"channel456"`` for channel posts and anonymous admins; bare numbers in exports from
-before 2020, normalised to ``"user<n>"``); ``reply_to_message_id`` becomes ``reply_to``; every other
+(``"user123"``, ``"channel456"`` for channel posts and anonymous admins; a bare number, as some
+older exports wrote it, is normalised to ``"user<n>"``); ``reply_to_message_id`` becomes ``reply_to``; every other
 field (``photo``, ``file``, ``media_type``, ``sticker_emoji``, ``forwarded_from``, ``via_bot``,
 ``reactions``, ``poll``, ``edited_unixtime`` ...) is kept in ``payload`` under its own name.
 Service messages (``type: "service"``) carry ``actor``/``actor_id`` and an ``action``: see
@@ -55,13 +57,15 @@ from shequn.importers.base import Importer, ImportError_, ImportOptions, Source
 from shequn.importers.jsonstream import (
     JSON_ERRORS,
     RECORD,
+    RecordBuilder,
     RepairedStream,
     damage_reject,
     head,
+    iter_items,
     not_this_format,
     open_json,
+    peek,
     raw_json,
-    records,
 )
 
 PLATFORM = "telegram"
@@ -75,12 +79,16 @@ SKIP_REASONS = {
     "replies": "skipped replies chat",
 }
 
-_LISTS = ("chats.list.item", "left_chats.list.item")
-_FIELDS = {"name": "name", "type": "type", "id": "id"}
-_FIELDS.update({f"{p}.{k}": k for p in _LISTS for k in ("name", "type", "id")})
-_MSG_ARRAYS = frozenset({"messages", *(f"{p}.messages" for p in _LISTS)})
-_MSG_ITEMS = frozenset({"messages.item", *(f"{p}.messages.item" for p in _LISTS)})
 _SCALARS = frozenset({"string", "number", "boolean", "null"})
+# the prefixes a full export's walk looks at (one dict lookup per parse event), by role
+_LISTS = ("chats.list.item", "left_chats.list.item")
+_FIELDS = {f"{p}.{k}": k for p in _LISTS for k in ("name", "type", "id")}
+_ROLES = {
+    **{p: "chat" for p in _LISTS},
+    **{p: "field" for p in _FIELDS},
+    **{f"{p}.messages": "array" for p in _LISTS},
+    **{f"{p}.messages.item": "item" for p in _LISTS},
+}
 
 # keys of a message object that are mapped to Event fields rather than copied into the payload
 _MESSAGE_KEYS = frozenset({"id", "type", "date", "date_unixtime", "from", "from_id", "text", "text_entities", "reply_to_message_id", "reply_to_peer_id"})
@@ -94,10 +102,16 @@ JOIN_ACTIONS = {"join_group_by_link": "link", "join_group_by_request": "request"
 
 
 _AMBIGUOUS = ""
+# a chat's id just before its "messages" key, or a name followed by its id ("from"/"from_id",
+# "actor"/"actor_id": tdesktop writes each pair as consecutive keys). Inside a JSON string every '"'
+# is escaped, so these can only match real keys.
 _PAIRS = re.compile(
-    rb'"id": (\d+),\s*"messages": \['
-    rb'|"(from|actor)": "((?:[^"\\\r\n]|\\.)*)",\s*"\2_id": (?:"user(\d+)"|(\d+))'
+    rb'"id"\s*:\s*(\d+)\s*,\s*"messages"\s*:\s*\['
+    rb'|"(from|actor)"\s*:\s*"((?:[^"\\\r\n]|\\.)*)"\s*,\s*"\2_id"\s*:\s*(?:"user(\d+)"|(\d+)\b)'
 )
+_SCAN_CHUNK = 1 << 17
+_SCAN_OVERLAP = 1 << 16  # a match longer than this across a chunk boundary is missed (names are < 1 KiB)
+_SCAN_SLACK = 64  # a match ending this close to the unread part may be incomplete: wait for more
 
 
 class _Names:
@@ -123,33 +137,38 @@ class _Names:
 
     @classmethod
     def scan(cls, path: Path) -> _Names:
-        """One fast regex pass over the raw file (not the JSON parser), chunk by chunk."""
+        """One regex pass over the (encoding-repaired) bytes, not the JSON parser: fast, bounded memory."""
         names = cls()
         chat: str | None = None
+        seen: set[tuple[str | None, bytes]] = set()
         with open(path, "rb") as fh:
             stream = RepairedStream(fh)
-            carry = b""
+            buf = b""
             while True:
-                chunk = stream.read(1 << 17)
-                data = carry + chunk
-                if chunk:
-                    # keep the last two lines for the next round: a pair spans two lines
-                    end = data.rfind(b"\n")
-                    keep = data.rfind(b"\n", 0, end) + 1 if end > 0 else 0
-                    scan, carry = data[: end + 1] if end >= 0 else b"", data[keep:] if end >= 0 else data
-                else:
-                    scan, carry = data, b""
-                for m in _PAIRS.finditer(scan):
+                chunk = stream.read(_SCAN_CHUNK)
+                buf += chunk
+                limit = len(buf) if not chunk else len(buf) - _SCAN_SLACK
+                done = 0
+                for m in _PAIRS.finditer(buf):
+                    if m.end() > limit:
+                        break
+                    done = m.end()
                     if m.group(1) is not None:
                         chat = m.group(1).decode()
                         continue
+                    key = (chat, m.group(0))
+                    if key in seen:
+                        continue
+                    seen.add(key)
+                    raw = m.group(3)
                     try:
-                        name = json.loads(b'"' + m.group(3) + b'"')
+                        name = json.loads(b'"' + raw + b'"') if b"\\" in raw else raw.decode("utf-8")
                     except ValueError:
                         continue
                     names.add(chat, name, "user" + (m.group(4) or m.group(5)).decode())
                 if not chunk:
                     break
+                buf = buf[max(done, len(buf) - _SCAN_OVERLAP) :]
         return names
 
 
@@ -253,12 +272,12 @@ class _State:
     positions: dict[str, int] = field(default_factory=dict)
 
     def start_chat(self, list_prefix: str) -> None:
-        self.mode = "full"
         n = self.positions.get(list_prefix, 0)
         self.positions[list_prefix] = n + 1
         self.chat = _Chat(f"{list_prefix.split('.')[0]}[{n}]")
 
     def decide(self) -> None:
+        """Once a chat's header is read: import it (and as which group) or skip it (with a Reject)."""
         chat = self.chat
         if chat is None or chat.decided:
             return
@@ -290,43 +309,65 @@ class _State:
         chat.importing = True
         chat.group = GroupRef(PLATFORM, chat.key, label)
 
-    def tap(self, events: Iterator[tuple[str, str, Any]]) -> Iterator[tuple[str, str, Any]]:
-        """Follow the chat structure; hand the messages of imported chats to ijson.items as RECORD."""
+    def walk(self, events: Iterator[tuple[str, str, Any]]) -> Iterator[Any]:
+        """A full-account export: follow the chat lists and yield the messages of imported chats
+        (built by a RecordBuilder; ``self.chat`` is the chat of the message just yielded)."""
+        builder = RecordBuilder()
+        send, done = builder.send, builder.done
+        role_of = _ROLES.get
+        importing = False
         for prefix, event, value in events:
-            if prefix in _MSG_ITEMS:
-                chat = self.chat
-                if chat is not None and chat.importing:
-                    yield RECORD, event, value
+            role = role_of(prefix)
+            if role is None:  # inside a message, or a part of the export we do not read
+                if importing:
+                    send((prefix, event, value))
                 continue
-            if event in _SCALARS:
-                fld = _FIELDS.get(prefix)
-                if fld is not None:
-                    if "." not in prefix:  # top-level name/type/id: a single-chat export
-                        if self.mode is None:
-                            self.mode = "single"
-                            self.chat = _Chat("")
-                        if self.mode != "single":
-                            continue
-                    if self.chat is not None and not self.chat.decided:
-                        setattr(self.chat, fld, value)
-                    continue
-            elif prefix in _MSG_ARRAYS and event == "start_array":
-                if prefix == "messages":
-                    if self.mode is None:
-                        self.mode = "single"
-                        self.chat = _Chat("")
-                    elif self.mode != "single":
-                        continue
-                self.decide()
-            elif prefix in _LISTS:
+            if role == "item":
+                if importing:
+                    send((RECORD, event, value))
+                    if done:
+                        yield from done
+                        done.clear()
+                continue
+            chat = self.chat
+            if role == "field":
+                if event in _SCALARS and chat is not None and not chat.decided:
+                    setattr(chat, _FIELDS[prefix], value)
+            elif role == "array":
+                if event == "start_array":
+                    self.decide()
+                    importing = self.chat is not None and self.chat.importing
+            elif role == "chat":
                 if event == "start_map":
                     self.start_chat(prefix)
                 elif event == "end_map":
                     self.decide()
                     self.chat = None
-            elif prefix == "" and event == "map_key" and value in ("chats", "left_chats") and self.mode is None:
-                self.mode = "full"
-            yield prefix, event, value
+                    importing = False
+
+
+def _peek(state: _State) -> None:
+    """Read the start of the file: a single-chat export (header, then 'messages') or a full one ('chats')."""
+    with peek(state.source) as events:
+        try:
+            for prefix, event, value in events:
+                if prefix == "":
+                    if event == "map_key" and value in ("chats", "left_chats"):
+                        state.mode = "full"
+                        return
+                    continue
+                if prefix in ("name", "type", "id") and event in _SCALARS:
+                    if state.chat is None:
+                        state.chat = _Chat("")
+                    setattr(state.chat, prefix, value)
+                elif prefix == "messages" and event == "start_array":
+                    state.mode = "single"
+                    if state.chat is None:
+                        state.chat = _Chat("")
+                    return
+        except JSON_ERRORS as exc:
+            raise not_this_format(state.source, WHAT, exc) from None
+    raise not_this_format(state.source, WHAT + " (no 'messages' or 'chats' found)")
 
 
 # ---------------------------------------------------------------------------------------------
@@ -474,18 +515,22 @@ def _message_events(msg: Any, chat: _Chat, opts: ImportOptions, names: _Names, s
 
 
 def read(source: Source, opts: ImportOptions) -> Iterator[Event | Reject]:
-    names = _Names.scan(source.path)
     state = _State(source, opts)
-    stream, events = open_json(source)
+    _peek(state)
+    names = _Names.scan(source.path)
+    if state.mode == "single":
+        state.decide()
+        stream, messages = iter_items(source, "messages.item")
+    else:
+        stream, events = open_json(source)
+        messages = state.walk(events)
     last_good: str | None = None
     try:
-        for msg in records(state.tap(events)):
+        for msg in messages:
             if state.pending:
                 yield from state.pending
                 state.pending.clear()
             chat = state.chat
-            if chat is None or not chat.importing:  # not reached: the tap only passes imported chats
-                continue
             yield from _message_events(msg, chat, opts, names, source)
             chat.index += 1
             if isinstance(msg, dict) and msg.get("id") is not None:
@@ -493,25 +538,25 @@ def read(source: Source, opts: ImportOptions) -> Iterator[Event | Reject]:
     except JSON_ERRORS as exc:
         yield from state.pending
         state.pending.clear()
-        if state.mode is None:
-            raise not_this_format(source, WHAT, exc) from None
         yield damage_reject(source, stream, exc, last_good)
         return
     finally:
         stream.close()
     yield from state.pending
-    if state.mode is None:
-        raise not_this_format(source, WHAT + " (no 'messages' or 'chats' found)")
     if state.mode == "full" and opts.group is not None and state.matched == 0:
         listed = ", ".join(repr(n) for n in state.group_names[:50]) or "none"
         raise ImportError_(f"{source.name}: no group chat named or with id {opts.group!r}; group chats in this export: {listed}")
 
 
+_CHAT_TYPE = re.compile(r'"type"\s*:\s*"(?:%s)"' % "|".join(sorted(GROUP_TYPES | set(SKIP_REASONS))))
+
+
 def sniff(path: Path) -> bool:
+    """A full export names its sections; a single-chat export starts with name/type/id/messages."""
     text = head(path)
     if '"personal_information"' in text or re.search(r'"chats"\s*:\s*\{\s*"about"', text):
         return True
-    return bool(re.search(r'"type"\s*:\s*"(?:private_group|private_supergroup|public_supergroup|private_channel|public_channel|personal_chat|bot_chat|saved_messages)"', text)) and '"messages"' in text
+    return bool(_CHAT_TYPE.search(text)) and '"messages"' in text
 
 
 IMPORTER = Importer(
