@@ -140,3 +140,13 @@ def test_nul_bytes_do_not_break_either_database(cli, tmp_path):
     summary = cli.json("import", "irc", str(f), "--json")
     assert (summary["added"], summary["rejected"]) == (2, 0)
     assert cli.json("stats", "--json")["communities"][0]["speakers"] == 2
+
+
+def test_overlong_ids_and_names_are_kept_safe(cli, tmp_path):
+    f = tmp_path / "2024-01-01.long.txt"
+    long_nick = "n" * 700
+    f.write_text(f"[10:00] <{long_nick}> hi\n[10:01] <{long_nick}x> hello\n", encoding="utf-8")
+    summary = cli.json("import", "irc", str(f), "--json")
+    assert (summary["added"], summary["rejected"]) == (2, 0)
+    # two different 700-character nicks stay two different members
+    assert cli.json("stats", "--json")["communities"][0]["speakers"] == 2

@@ -31,6 +31,9 @@ def import_history(
     group: Annotated[Optional[str], typer.Option("--group", "-g", help="Group the events belong to (default: named by the export; see docs/formats/ and docs/importers.md).")] = None,
     kind: Annotated[Optional[GroupKind], typer.Option("--kind", help="Kind of any group this import creates.")] = None,
     tz: Annotated[Optional[str], typer.Option("--tz", help="Time zone of timestamps written without an offset (default depends on the format).")] = None,
+    dayfirst: Annotated[
+        Optional[bool], typer.Option("--dayfirst/--monthfirst", help="Dates like 03/04/24 are day-first / month-first (whatsapp; default: detected).")
+    ] = None,
     as_json: Annotated[bool, typer.Option("--json", help="Print the summary as JSON.")] = False,
 ) -> None:
     try:
@@ -57,7 +60,10 @@ def import_history(
             progress.update(task, completed=done, total=total)
 
         try:
-            summary = run_import(engine, importer, list(paths), community=community, group=group, tz=tz, kind=kind, progress=on_progress)
+            summary = run_import(
+                engine, importer, list(paths), community=community, group=group, tz=tz, kind=kind, progress=on_progress,
+                extra={} if dayfirst is None else {"dayfirst": dayfirst},
+            )
         except (ImportError_, UnknownTimezone) as exc:
             raise fail(str(exc)) from None
     if as_json:

@@ -7,7 +7,7 @@ Three pieces:
   other line as UTF-8 with per-line fallbacks (GB18030 ...), tells whether each line ended with a
   line break (a missing break on the last line plus a cut multi-byte character or a half header
   is how a truncated file shows), and caps line length so a file without line breaks cannot eat
-  memory.
+  memory. NUL (U+0000), which PostgreSQL cannot store in text, becomes U+FFFD; nothing else changes.
 - :func:`assemble` — turns lines into records of "one header line + continuation lines" (a QQ
   message is a header line and its content lines; a WhatsApp message is a dated line plus the
   lines of a multi-line text). A caller-supplied ``classify`` says which lines start a record and
@@ -34,6 +34,9 @@ from shequn.importers.textlines import FALLBACK_ENCODINGS, decode_line
 MAX_LINE_BYTES = 16 << 20
 #: Longest record (header + continuation lines), in characters.
 MAX_RECORD_CHARS = 16 << 20
+#: Longest display name or account we accept from parsed text: real ones are far shorter, so a
+#: longer one means a line was misread (and the store keeps at most 500 characters per identity).
+MAX_NAME = 200
 
 
 @dataclass(slots=True)
@@ -98,6 +101,8 @@ def read_lines(source: Source, fallbacks: tuple[str, ...] = FALLBACK_ENCODINGS) 
                     if exc.reason == "unexpected end of data" and exc.end == len(body):
                         cut, body = True, body[: exc.start]
             text, enc = decode_line(body, fallbacks)
+            if "\x00" in text:
+                text = text.replace("\x00", "\ufffd")
             yield Line(no, text, end, enc, too_long=too_long, cut_char=cut)
             no += 1
 
@@ -126,6 +131,8 @@ def _utf16_lines(fh, encoding: str) -> Iterator[Line]:
             end, body = "", line
         if no == 0 and body.startswith("\ufeff"):
             body = body[1:]
+        if "\x00" in body:
+            body = body.replace("\x00", "\ufffd")
         yield Line(no, body, end, encoding, too_long=too_long, cut_char=not end and body.endswith("\ufffd"))
         no += 1
 

@@ -51,7 +51,7 @@ from pathlib import Path
 
 from shequn.domain.events import Author, Event, EventKind, GroupRef, Reject
 from shequn.importers.base import Importer, ImportError_, ImportOptions, Source
-from shequn.importers.multiline import BREAK, HEAD, Line, Loose, NameBook, Record, assemble, read_lines
+from shequn.importers.multiline import BREAK, HEAD, MAX_NAME, Line, Loose, NameBook, Record, assemble, read_lines
 
 PLATFORM = "qq"
 SYSTEM_ACCOUNTS = {"10000", "1000000"}
@@ -99,7 +99,9 @@ class _Classifier:
 
     def __call__(self, line: Line):
         text = line.text
-        if SEPARATOR.match(text):
+        if not text:
+            return None
+        if text[0] == "=" and SEPARATOR.match(text):
             self.in_block = True
             return (BREAK, ("sep", None))
         if self.in_block:
@@ -109,12 +111,12 @@ class _Classifier:
                 return (BREAK, ("folder", m.group("v")))
             if text.strip():
                 self.in_block = False
-        m = HEADER.match(text)
+        m = HEADER.match(text) if text[0].isdigit() else None
         if m is None:
             return None
         rest = m.group("rest")
         acc = ACCOUNT_QQ.match(rest) or ACCOUNT_MAIL.match(rest)
-        if acc is None:
+        if acc is None or len(acc.group("name")) > MAX_NAME or len(acc.group("id")) > MAX_NAME:
             return None
         self.in_block = False
         return (HEAD, (m, acc.group("name"), acc.group("id")))
@@ -144,6 +146,8 @@ class _Reader:
         self.book = NameBook()
         stem = self.path.stem
         self.group = GroupRef(PLATFORM, opts.group or stem, opts.group or stem)
+        self.stem = _platform_id(self.path, 0)[:-2]
+        self._last_when: tuple[tuple, datetime | None] = ((), None)
 
     def reject(self, line_no: int, reason: str, raw: str | None) -> Reject:
         return Reject(self.source.name, f"line {line_no + 1}", reason, (raw or "")[:2000])
@@ -183,12 +187,18 @@ class _Reader:
         if item.marker is not None:
             kind, value = item.marker
             if kind == "target" and not self.opts.group:
-                name = value or self.path.stem
+                name = (value or self.path.stem)[:500]
                 self.group = GroupRef(PLATFORM, name, name)
             return None
         if line.too_long:
             return self.reject(line.no, "line longer than 16 MiB", line.text[:500])
         text = line.text
+        if m := TARGET.match(text):  # a 消息对象 line outside a ===== block (hand-trimmed exports)
+            item.marker = ("target", m.group("v"))
+            return self.loose(item, recognised)
+        if FOLDER.match(text):
+            item.marker = ("folder", None)
+            return None
         if not text.strip():
             return None
         if text.startswith(TITLE):
@@ -216,11 +226,16 @@ class _Reader:
         if rec.too_long:
             yield self.reject(rec.lineno, "message longer than 16 MiB", header_text)
             return
-        at = _when(m, self.opts.tz)
+        key = m.group("y", "mo", "d", "h", "mi", "s", "ampm")
+        if key == self._last_when[0]:
+            at = self._last_when[1]
+        else:
+            at = _when(m, self.opts.tz)
+            self._last_when = (key, at)
         if at is None:
             yield self.reject(rec.lineno, "impossible date or time in message header", header_text)
             return
-        pid = _platform_id(self.path, rec.lineno)
+        pid = f"{self.stem}:{rec.lineno}"
         text = rec.body()
         if account in SYSTEM_ACCOUNTS:
             yield from self.notice(pid, at, text, account)
@@ -228,9 +243,9 @@ class _Reader:
             display = name or account
             yield from self.book.learn(display, account, display)
             payload: dict = {}
-            if holders := PLACEHOLDER.findall(text):
+            if "[" in text and (holders := PLACEHOLDER.findall(text)):
                 payload["placeholders"] = list(dict.fromkeys(holders))
-            if mentions := [mm.group("n") for mm in MENTION.finditer(text)]:
+            if "@" in text and (mentions := [mm.group("n") for mm in MENTION.finditer(text)]):
                 payload["mentions"] = mentions
             if t := TITLE_PREFIX.match(display):
                 payload["title"] = t.group("t")
@@ -251,7 +266,7 @@ class _Reader:
             groups = mm.groupdict()
             by = (groups.get("by") or "").strip() or None
             whos = [groups["who"].strip()] if self.book.lookup(groups["who"].strip()) else _split_names(groups["who"])
-            if not whos:
+            if not whos or any(len(w) > MAX_NAME for w in whos) or (by and len(by) > MAX_NAME):
                 break
             for i, who in enumerate(whos):
                 payload = dict(base)

@@ -25,6 +25,7 @@ from shequn.store.tables import import_rejects, imports
 
 BATCH = 2000
 COMMIT_EVERY = 20_000  # events per transaction: few fsyncs, bounded loss if the process is killed
+MAX_ID = 500  # column size of platform ids and group ids
 MAX_REJECTS_STORED = 100_000  # per import; beyond this only the count grows
 
 
@@ -87,6 +88,7 @@ def run_import(
     kind: GroupKind | None = None,
     progress: Callable[[int, int], None] | None = None,
     batch_size: int = BATCH,
+    extra: dict | None = None,
 ) -> ImportSummary:
     """Import ``paths`` into ``community``. ``progress(done_bytes, total_bytes)`` is called as files are read."""
     files, skipped = expand_paths(importer, paths)
@@ -103,7 +105,7 @@ def run_import(
     with engine.connect() as conn:
         community_id = ensure_community(conn, community)
         zone_name = tz or ("UTC" if importer.naive_time_zone == "utc" else community_timezone(conn, community_id))
-        opts = ImportOptions(tz=ZoneInfo(zone_name), group=group)
+        opts = ImportOptions(tz=ZoneInfo(zone_name), group=group, extra=extra or {})
         import_id = conn.execute(
             imports.insert().values(
                 community_id=community_id, format=importer.name, paths=[str(p) for p in paths], started_ms=now_ms()
@@ -138,6 +140,12 @@ def run_import(
                             rejects.append(
                                 dict(import_id=import_id, source=str(f), location=item.location, reason=item.reason, raw=(item.raw or "")[:2000])
                             )
+                        continue
+                    if len(item.platform_id) > MAX_ID or (item.reply_to is not None and len(item.reply_to) > MAX_ID) or len(item.group.external_id) > MAX_ID:
+                        item = Reject(f.name, item.platform_id[:80], f"id longer than {MAX_ID} characters", (item.text or "")[:500])
+                        summary.rejected += 1
+                        summary.reject_reasons[item.reason] += 1
+                        rejects.append(dict(import_id=import_id, source=str(f), location=item.location, reason=item.reason, raw=item.raw))
                         continue
                     batch.append(item)
                     if len(batch) >= batch_size:

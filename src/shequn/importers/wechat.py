@@ -60,13 +60,13 @@ import re
 import sys
 import xml.etree.ElementTree as ET
 from collections import OrderedDict
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from datetime import datetime, timezone
 from pathlib import Path
 
 from shequn.domain.events import Author, Event, EventKind, GroupRef, Reject
 from shequn.importers.base import Importer, ImportError_, ImportOptions, Source
-from shequn.importers.multiline import Line, NameBook, read_lines
+from shequn.importers.multiline import MAX_NAME, Line, NameBook, read_lines
 
 PLATFORM = "wechat"
 FALLBACKS = ("gb18030",)
@@ -100,14 +100,15 @@ PYWXDUMP_TYPES = {
 PYWXDUMP_NO_SENDER = {"", "未知", "系统"}
 
 Q = "[\"“”]"
-WHO = rf"(?:{Q}(?P<who>.+?){Q}|(?P<who_you>你))"
-BY = rf"(?:{Q}(?P<by>.+?){Q}|(?P<by_you>你))"
+NAME = "[^\"“”]+"  # a quoted name never spans quotes, so "A"邀请你和"B"… cannot be misread as one name
+WHO = rf"(?:{Q}(?P<who>{NAME}){Q}|(?P<who_you>你))"
+BY = rf"(?:{Q}(?P<by>{NAME}){Q}|(?P<by_you>你))"
 JOIN_INVITED = re.compile(rf"^{BY}\s*邀请\s*{WHO}\s*加入了?群聊")
 JOIN_QRCODE = re.compile(rf"^{WHO}\s*通过扫描\s*{BY}\s*分享的二维码加入群聊")
 JOIN_QRCODE_ANON = re.compile(rf"^{WHO}\s*通过扫描二维码加入群聊")
 JOIN_PLAIN = re.compile(rf"^{WHO}\s*(?:已)?加入了?群聊")
 KICKED = re.compile(rf"^{BY}\s*将\s*{WHO}\s*移出了?群聊")
-KICKED_YOU = re.compile(rf"^(?P<who_you>你)被\s*{Q}(?P<by>.+?){Q}\s*移出(?:了)?群聊")
+KICKED_YOU = re.compile(rf"^(?P<who_you>你)被\s*{Q}(?P<by>{NAME}){Q}\s*移出(?:了)?群聊")
 LEFT = re.compile(rf"^{WHO}\s*(?:已)?退出了?群聊")
 RECALL = re.compile(r"撤回了一条消息")
 PYWXDUMP_QUOTE = re.compile(r"\n\n\[引用\]\((?P<time>[^)]*)\)(?P<rest>.*)\Z", re.S)
@@ -254,7 +255,7 @@ class _Reader:
                 if isinstance(info, dict):
                     name = info.get("nickname") or info.get("remark") or info.get("account")
                     if isinstance(name, str) and name:
-                        self.users[str(wxid)] = name
+                        self.users[str(wxid)] = name.replace("\x00", "\ufffd")
 
     # -- main loop
     def read(self) -> Iterator[Event | Reject]:
@@ -332,7 +333,10 @@ class _Reader:
         remark = f.get("Remark") or ""
         content = f["StrContent"]
         ext = sender or nick or remark
-        author = Author(ext, nick or remark or ext) if ext else None
+        if len(ext) > MAX_NAME:
+            yield self.reject(lineno, "sender longer than 200 characters", raw)
+            return
+        author = Author(ext, (nick or remark or ext)[:500]) if ext else None
         if sender:
             yield from self.book.learn(nick, sender, nick or None)
             if remark and remark != nick:
@@ -362,21 +366,24 @@ class _Reader:
             yield self.reject(lineno, "unreadable CreateTime (expected YYYY-MM-DD HH:MM:SS)", raw)
             return
         group = self.pywxdump_group(f["room_name"].strip())
-        if group is None:
-            yield self.reject(lineno, "row has no room_name and no --group was given", raw)
+        if group is None or len(group.external_id) > 500:
+            yield self.reject(lineno, "row has no usable room_name and no --group was given", raw)
             return
         talker = f["talker"].strip()
+        if len(talker) > MAX_NAME:
+            yield self.reject(lineno, "talker longer than 200 characters", raw)
+            return
         is_sender = f["is_sender"].strip() == "1"
         content = f.get("msg", f.get("content", "")) or ""
         author = None
         if talker not in PYWXDUMP_NO_SENDER:
-            name = self.users.get(talker) or talker
+            name = (self.users.get(talker) or talker)[:500]
             author = Author(talker, name)
             yield from self.book.learn(name, talker, name)
             if is_sender:
                 yield from self.book.learn("你", talker, name)
         svr = f["MsgSvrID"].strip()
-        if svr and svr != "0":
+        if re.fullmatch(r"-?\d{1,30}", svr) and svr.lstrip("-") != "0":
             pid = svr
         else:
             pid = self.content_id(str(int(at.timestamp())), talker, typ or 0, sub or 0, f"{type_name}\x1f{content}")
@@ -503,10 +510,10 @@ class _Reader:
                 continue
             groups = m.groupdict()
             whos = self.people(groups.get("who_you") or groups.get("who"), links)
-            if not whos:
+            if not whos or any(len(name) > MAX_NAME or len(wxid or "") > MAX_NAME for wxid, name in whos):
                 break
             by = self.people(groups.get("by_you") or groups.get("by"), links)
-            by_name = "、".join(name for _, name in by) or None
+            by_name = "、".join(name for _, name in by)[:500] or None
             by_id = by[0][0] if len(by) == 1 else None
             for i, (wxid, name) in enumerate(whos):
                 event_id = pid if i == 0 else f"{pid}.{i}"

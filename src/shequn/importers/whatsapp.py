@@ -10,17 +10,18 @@ Android writes ``WhatsApp Chat with <group>.txt`` with lines like::
 iOS writes ``_chat.txt`` (inside ``WhatsApp Chat - <group>.zip``)::
 
     [31/12/2020, 21:15:03] Anna: happy new year
-    [31/12/2020, 21:15:09] Anna: \u200eimage omitted
-    [31/12/2020, 21:16:00] My Group: \u200eTom added Anna   (system line: the group is the "author"
+    [31/12/2020, 21:15:09] Anna: <U+200E>image omitted
+    [31/12/2020, 21:16:00] My Group: <U+200E>Tom added Anna   (system line: the group is the "author"
                                                           and the text starts with U+200E)
 
-Dates use "/", "." or "-"; the clock may be 12-hour ("9:15 PM", "9:15\u202fpm", "9:15 p.m.") or
+Dates use "/", "." or "-"; the clock may be 12-hour ("9:15 PM", "9:15<U+202F>pm", "9:15 p.m.") or
 24-hour, with or without seconds. Whether the day or the month comes first is not written down;
 it is decided from the data before reading: the first date whose first field is > 12 means
 day-first, else one whose second field is > 12 means month-first; failing that, a first field
 that goes down within a year means day-first (months never go back), then whichever field changes
-more often is the day (the approach of the whatsapp-chat-parser library). ``--extra dayfirst``
-(``opts.extra["dayfirst"]``) overrides the detection. Times are the phone's local time: ``opts.tz``.
+more often is the day (the approach of the whatsapp-chat-parser library, github.com/Pustur/
+whatsapp-chat-parser). ``opts.extra["dayfirst"]`` (True/False; ``shequn import whatsapp --dayfirst`` or ``--monthfirst``)
+overrides the detection. Times are the phone's local time: ``opts.tz``.
 
 A line that does not start with a date continues the previous message (multi-line messages).
 
@@ -49,7 +50,7 @@ from pathlib import Path
 
 from shequn.domain.events import Author, Event, EventKind, GroupRef, Reject
 from shequn.importers.base import Importer, ImportError_, ImportOptions, Source
-from shequn.importers.multiline import HEAD, Line, Loose, Record, assemble, read_lines
+from shequn.importers.multiline import HEAD, MAX_NAME, Line, Loose, Record, assemble, read_lines
 
 PLATFORM = "whatsapp"
 SNIFF_LINES = 200
@@ -159,6 +160,8 @@ class _Reader:
         name = opts.group or group_name_from_path(self.path)
         self.group = GroupRef(PLATFORM, name, name)
         self.dayfirst: bool | None = None
+        self.stem = _platform_id(self.path, 0)[:-2]
+        self._last_when: tuple[tuple, datetime | None] = ((), None)
 
     def reject(self, line_no: int, reason: str, raw: str | None) -> Reject:
         return Reject(self.source.name, f"line {line_no + 1}", reason, (raw or "")[:2000])
@@ -205,6 +208,14 @@ class _Reader:
             raise ImportError_(f"{self.source.name}: not a WhatsApp chat export (no dated '12/31/20, 9:15 PM - Name: text' or '[31/12/2020, 21:15:03] Name: text' line)")
 
     def when(self, m: re.Match) -> datetime | None:
+        key = m.group("a", "b", "c", "h", "mi", "s", "ampm")
+        if key == self._last_when[0]:  # consecutive messages often share the minute
+            return self._last_when[1]
+        at = self._when(m)
+        self._last_when = (key, at)
+        return at
+
+    def _when(self, m: re.Match) -> datetime | None:
         a, b, c = m.group("a"), m.group("b"), m.group("c")
         if len(a) == 4:
             year, month, day = int(a), int(b), int(c)
@@ -240,12 +251,12 @@ class _Reader:
         if at is None:
             yield self.reject(rec.lineno, "impossible date or time", header_text)
             return
-        pid = _platform_id(self.path, rec.lineno)
+        pid = f"{self.stem}:{rec.lineno}"
         rest = m.group("rest")
         body = rec.body()
         ios = m.group("br") is not None
         author, sep, first = rest.partition(": ")
-        if not sep or author.startswith(tuple(MARKS)) or SYSTEM_AUTHOR_HINT.search(author):
+        if not sep or len(author) > MAX_NAME or author.startswith(tuple(MARKS)) or SYSTEM_AUTHOR_HINT.search(author):
             text = rest if not body else f"{rest}\n{body}"
             yield from self.system(pid, at, text.lstrip(MARKS))
         elif ios and first.startswith(tuple(MARKS)) and IOS_SYSTEM.search(first) and not MEDIA_IOS.match(first.lstrip(MARKS)):
@@ -270,13 +281,16 @@ class _Reader:
             payload["deleted"] = True
         if text.endswith(EDITED):
             payload["edited"] = True
-        if mentions := [mm.group("n").strip() for mm in MENTION.finditer(text)]:
+        if "@" in text and (mentions := [mm.group("n") for mm in MENTION.finditer(text)]):
             payload["mentions"] = mentions
         return Event(self.group, pid, EventKind.MESSAGE, at, Author(author, author), text=text, payload=payload)
 
     def system(self, pid: str, at: datetime, text: str, chat_name: str | None = None) -> Iterator[Event]:
         flat = text.replace("\u200e", "").replace("\u200f", "")
         base: dict = {"chat_name": chat_name} if chat_name else {}
+        if "\n" in flat or len(flat) > 2 * MAX_NAME:  # notices are one short line; this is something else
+            yield Event(self.group, pid, EventKind.SYSTEM, at, None, text=text, payload=base)
+            return
         if mm := JOINED_LINK.match(flat):
             yield Event(self.group, pid, EventKind.JOIN, at, Author(mm.group("who"), mm.group("who")), text=text, payload={**base, "via": "invite_link"})
             return

@@ -53,6 +53,8 @@ class GroupDirectory:
         self._cache: dict[tuple[str, str], int] = {}
 
     def resolve(self, ref: GroupRef) -> int:
+        if len(ref.external_id) > 500:
+            raise ValueError(f"group id longer than 500 characters: {ref.external_id[:60]}...")
         key = (ref.platform, ref.external_id)
         gid = self._cache.get(key)
         if gid is None:
@@ -74,7 +76,7 @@ class GroupDirectory:
             community_id=self.community_id,
             platform=ref.platform,
             external_id=ref.external_id,
-            name=ref.name or ref.external_id,
+            name=(ref.name or ref.external_id)[:500],
             created_ms=now_ms(),
         )
         if self.kind is not None:

@@ -5,6 +5,7 @@ merge or split never rewrites history: it only moves an identity to another memb
 
 from __future__ import annotations
 
+import hashlib
 from collections.abc import Iterable
 
 from sqlalchemy import Connection, func, select
@@ -12,6 +13,9 @@ from sqlalchemy import Connection, func, select
 from shequn.domain.events import Author
 from shequn.store.directory import now_ms
 from shequn.store.tables import events, identities, member_roles, member_tags, members
+
+
+MAX_TEXT_KEY = 500  # column size of identities.external_id / display_name
 
 
 class MemberError(ValueError):
@@ -58,7 +62,11 @@ class IdentityResolver:
         return self._cache[(platform, external_id)]
 
     def _db_text(self, value: str) -> str:
-        """PostgreSQL text cannot hold U+0000 (hostile names carry it): store U+FFFD there instead."""
+        """What the database stores for an account id or name: at most 500 characters (a longer one
+        keeps a hash of the rest, so two long ids never collide), and on PostgreSQL, which cannot hold
+        U+0000 in text (hostile names carry it), U+FFFD instead."""
+        if len(value) > MAX_TEXT_KEY:
+            value = value[: MAX_TEXT_KEY - 17] + "~" + hashlib.sha1(value.encode("utf-8", "surrogatepass")).hexdigest()[:16]
         return value.replace("\x00", "\ufffd") if self.conn.dialect.name == "postgresql" else value
 
     def _create_many(self, platform: str, authors: list[Author]) -> None:
@@ -71,11 +79,11 @@ class IdentityResolver:
             # order, and SQLAlchemy's per-statement overhead would dominate a large import.
             cur = self.conn.connection.driver_connection.cursor()
             try:
-                for a in authors:
+                for original, a in zip(originals, authors, strict=True):
                     name = a.name or a.external_id
                     cur.execute(_SQLITE_NEW_MEMBER, (self.community_id, name, created))
                     cur.execute(_SQLITE_NEW_IDENTITY, (self.community_id, platform, a.external_id, name, a.is_bot, cur.lastrowid))
-                    self._cache[(platform, a.external_id)] = cur.lastrowid
+                    self._cache[(platform, original.external_id)] = cur.lastrowid
             finally:
                 cur.close()
             return
