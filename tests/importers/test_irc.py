@@ -150,3 +150,16 @@ def test_overlong_ids_and_names_are_kept_safe(cli, tmp_path):
     assert (summary["added"], summary["rejected"]) == (2, 0)
     # two different 700-character nicks stay two different members
     assert cli.json("stats", "--json")["communities"][0]["speakers"] == 2
+
+
+def test_a_file_of_garbage_is_counted_and_kept(sqlite_cli, sqlite_engine, tmp_path):
+    from sqlalchemy import func, select
+
+    from shequn.store.tables import import_rejects
+
+    f = tmp_path / "2024-01-01.junk.txt"
+    f.write_text("[10:00] <a> one good line\n" + "junk\n" * 5000, encoding="utf-8")
+    summary = sqlite_cli.json("import", "irc", str(f), "--json")
+    assert (summary["added"], summary["rejected"]) == (1, 5000)
+    with sqlite_engine.connect() as conn:
+        assert conn.execute(select(func.count()).select_from(import_rejects)).scalar_one() == 5000

@@ -127,30 +127,27 @@ def run_import(
             batch.clear()
             rejects.clear()
 
+        def reject(item: Reject, f: Path) -> None:
+            summary.rejected += 1
+            summary.reject_reasons[item.reason] += 1
+            if len(summary.reject_examples) < 20:
+                summary.reject_examples.append(item)
+            if summary.rejected <= MAX_REJECTS_STORED:
+                rejects.append(dict(import_id=import_id, source=str(f), location=item.location, reason=item.reason, raw=(item.raw or "")[:2000]))
+
         for f in files:
             source = Source(f, on_read)
             try:
                 for item in importer.read(source, opts):
                     if isinstance(item, Reject):
-                        summary.rejected += 1
-                        summary.reject_reasons[item.reason] += 1
-                        if len(summary.reject_examples) < 20:
-                            summary.reject_examples.append(item)
-                        if summary.rejected <= MAX_REJECTS_STORED:
-                            rejects.append(
-                                dict(import_id=import_id, source=str(f), location=item.location, reason=item.reason, raw=(item.raw or "")[:2000])
-                            )
-                        continue
-                    if len(item.platform_id) > MAX_ID or (item.reply_to is not None and len(item.reply_to) > MAX_ID) or len(item.group.external_id) > MAX_ID:
-                        item = Reject(f.name, item.platform_id[:80], f"id longer than {MAX_ID} characters", (item.text or "")[:500])
-                        summary.rejected += 1
-                        summary.reject_reasons[item.reason] += 1
-                        rejects.append(dict(import_id=import_id, source=str(f), location=item.location, reason=item.reason, raw=item.raw))
-                        continue
-                    batch.append(item)
-                    if len(batch) >= batch_size:
+                        reject(item, f)
+                    elif len(item.platform_id) > MAX_ID or len(item.reply_to or "") > MAX_ID or len(item.group.external_id) > MAX_ID:
+                        reject(Reject(f.name, item.platform_id[:80], f"id longer than {MAX_ID} characters", item.text), f)
+                    else:
+                        batch.append(item)
+                    if len(batch) >= batch_size or len(rejects) >= batch_size:
+                        since_commit += len(batch) + len(rejects)
                         flush()
-                        since_commit += batch_size
                         if since_commit >= COMMIT_EVERY:
                             conn.commit()
                             since_commit = 0
