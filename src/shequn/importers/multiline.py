@@ -24,9 +24,10 @@ from __future__ import annotations
 from collections import OrderedDict
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
+from datetime import datetime
 from typing import Any
 
-from shequn.domain.events import Author, Event
+from shequn.domain.events import Author, Event, EventKind, GroupRef
 from shequn.importers.base import Source
 from shequn.importers.textlines import FALLBACK_ENCODINGS, decode_line
 
@@ -267,6 +268,26 @@ class NameBook:
                     del self.by_name[old_name]
             out.append(old_build(Author(old_name, old_name)))
         return out
+
+    def person_event(
+        self, group: GroupRef, pid: str, kind: EventKind, at: datetime, text: str, payload: dict,
+        who: Author | None, name: str, by_name: str | None, by_id: str | None,
+    ) -> list[Event]:
+        """A join / leave / kick notice about ``name``. Built now if the member's account is known
+        (``who``, or learnt earlier), else held until it is. The actor (inviter, remover) gets its
+        account id from ``by_id`` or, if missing, from what the book knows when the event is built."""
+        by_key = "invited_by_id" if kind is EventKind.JOIN else "by_id"
+
+        def build(author: Author) -> Event:
+            final = dict(payload)
+            resolved = by_id or self.lookup(by_name)
+            if resolved:
+                final[by_key] = resolved
+            return Event(group, pid, kind, at, author, text=text, payload=final)
+
+        if who is not None:
+            return [build(who)]
+        return self.hold(name, build)
 
     def flush(self) -> list[Event]:
         out = [build(self.author(name) or Author(name, name)) for name, build in self.pending.values()]

@@ -282,22 +282,10 @@ class _Reader:
         yield Event(self.group, pid, EventKind.SYSTEM, at, None, text=text, payload=payload)
 
     def person(self, pid: str, kind: EventKind, at: datetime, text: str, payload: dict, who: str, by: str | None) -> list[Event]:
-        group = self.group
-        by_key = "invited_by_id" if kind is EventKind.JOIN else "by_id"
-        by_id = None
-        if by and (bm := NAME_WITH_QQ.match(by)):
-            by_id = bm.group("id")
-
-        def build(author: Author) -> Event:
-            final = dict(payload)
-            resolved = by_id or self.book.lookup(by)
-            if resolved:
-                final[by_key] = resolved
-            return Event(group, pid, kind, at, author, text=text, payload=final)
-
-        if wm := NAME_WITH_QQ.match(who):
-            return [build(Author(wm.group("id"), wm.group("name") or wm.group("id")))]
-        return self.book.hold(who, build)
+        bm = NAME_WITH_QQ.match(by) if by else None
+        wm = NAME_WITH_QQ.match(who)
+        author = Author(wm.group("id"), wm.group("name") or wm.group("id")) if wm else None
+        return self.book.person_event(self.group, pid, kind, at, text, payload, author, who, by, bm.group("id") if bm else None)
 
 
 def read(source: Source, opts: ImportOptions) -> Iterator[Event | Reject]:

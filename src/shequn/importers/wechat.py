@@ -550,18 +550,8 @@ class _Reader:
         self, group: GroupRef, pid: str, kind: EventKind, at: datetime, text: str, payload: dict,
         wxid: str | None, name: str, by_name: str | None, by_id: str | None,
     ) -> list[Event]:
-        by_key = "invited_by_id" if kind is EventKind.JOIN else "by_id"
-
-        def build(author: Author) -> Event:
-            final = dict(payload)
-            resolved = by_id or self.book.lookup(by_name)
-            if resolved:
-                final[by_key] = resolved
-            return Event(group, pid, kind, at, author, text=text, payload=final)
-
-        if wxid:
-            return [build(Author(wxid, name))]
-        return self.book.hold(name, build)
+        author = Author(wxid, name) if wxid else None
+        return self.book.person_event(group, pid, kind, at, text, payload, author, name, by_name, by_id)
 
 
 def read(source: Source, opts: ImportOptions) -> Iterator[Event | Reject]:
