@@ -110,7 +110,9 @@ def backtest(
             conn, pb, cid, group_ids=gids,
             since_ms=_parse_day(since, pb.timezone, "--since"), until_ms=_parse_day(until, pb.timezone, "--until"),
         )
-    by_rule = Counter(a.rule for a in result.actions)
+    by_rule: dict[str, list] = {}
+    for a in result.actions:
+        by_rule.setdefault(a.rule, []).append(a)
     by_kind = Counter(a.kind.value for a in result.actions)
     doc = {
         "playbook": str(playbook),
@@ -119,11 +121,11 @@ def backtest(
         "rules": [
             {
                 "rule": rule,
-                "fired": n,
-                "members": len({a.member_id for a in result.actions if a.rule == rule and a.member_id is not None}),
-                "examples": [{"kind": a.kind.value, "reason": a.reason, "event_id": a.event_id} for a in result.actions if a.rule == rule][:5],
+                "fired": len(fired),
+                "members": len({a.member_id for a in fired if a.member_id is not None}),
+                "examples": [{"kind": a.kind.value, "reason": a.reason, "event_id": a.event_id} for a in fired[:5]],
             }
-            for rule, n in by_rule.most_common()
+            for rule, fired in sorted(by_rule.items(), key=lambda kv: -len(kv[1]))
         ],
         "actions_by_kind": dict(by_kind),
     }

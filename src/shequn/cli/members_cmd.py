@@ -8,7 +8,7 @@ import typer
 
 from shequn.cli.context import console, fail, print_json, state
 from shequn.store.directory import ensure_community
-from shequn.store.members import MemberError, add_tag, find_members, member_overview, merge_members, split_identity
+from shequn.store.members import MemberError, add_tag, remove_tag, find_members, member_overview, merge_members, split_identity
 
 app = typer.Typer(help="Members and their identities (one person, several platform accounts).", no_args_is_help=True)
 
@@ -83,17 +83,10 @@ def tag(
     remove: Annotated[Optional[bool], typer.Option("--remove", help="Remove the tags instead.")] = False,
 ) -> None:
     """Add (or remove) tags on a member."""
-    from shequn.store.tables import member_tags
-
     with state(ctx).engine().begin() as conn:
         try:
-            if remove:
-                member_overview(conn, member)
-                for t in tags:
-                    conn.execute(member_tags.delete().where(member_tags.c.member_id == member, member_tags.c.tag == t))
-            else:
-                for t in tags:
-                    add_tag(conn, member, t)
+            for t in tags:
+                (remove_tag if remove else add_tag)(conn, member, t)
         except MemberError as exc:
             raise fail(str(exc)) from None
         _show(member_overview(conn, member))

@@ -47,6 +47,7 @@ class LiveIngest:
             directory = GroupDirectory(conn, community_id)
             people = IdentityResolver(conn, community_id)
             insert = (postgresql.insert if conn.dialect.name == "postgresql" else sqlite.insert)(events)
+            group_names: dict[int, str] = {}
             stmt = insert.on_conflict_do_nothing(index_elements=["group_id", "platform_id"]).returning(events.c.id)
             for ev in items:
                 with conn.begin():
@@ -75,7 +76,8 @@ class LiveIngest:
                     result.received += 1
                     stored = StoredEvent(
                         id=new_id, community_id=community_id, group_id=group_id,
-                        group_name=conn.execute(select(groups.c.name).where(groups.c.id == group_id)).scalar_one(),
+                        group_name=group_names.get(group_id)
+                        or group_names.setdefault(group_id, conn.execute(select(groups.c.name).where(groups.c.id == group_id)).scalar_one()),
                         platform=ev.group.platform, platform_id=ev.platform_id, kind=ev.kind, at_ms=ev.at_ms,
                         identity_id=identity_id, member_id=member_id, member_name=member_name, text=ev.text,
                         reply_to=ev.reply_to, payload=ev.payload,

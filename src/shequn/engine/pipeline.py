@@ -8,7 +8,7 @@ and a sandbox outbox. There is no second implementation of any rule.
 from __future__ import annotations
 
 from shequn.domain.actions import Action
-from shequn.engine.module import Context, StoredEvent
+from shequn.engine.module import BaseModule, Context, StoredEvent
 from shequn.engine.outbox import Outbox
 from shequn.engine.registry import available_modules
 from shequn.playbook.schema import Playbook
@@ -19,8 +19,10 @@ class Pipeline:
         self.playbook = playbook
         registry = available_modules()
         self.modules = [registry[name](config, playbook) for name, config in playbook.modules.items()]
-        # Only modules that override on_tick are woken by the clock.
-        self._tickers = [m for m in self.modules if callable(getattr(m, "on_tick", None))]
+        # Only modules that really implement on_tick are woken by the clock (BaseModule's does nothing).
+        self._tickers = [
+            m for m in self.modules if callable(getattr(m, "on_tick", None)) and getattr(type(m), "on_tick", None) is not BaseModule.on_tick
+        ]
 
     def handle(self, event: StoredEvent, ctx: Context, outbox: Outbox) -> list[Action]:
         """Run one event through every module; return (and outbox) the actions they asked for."""

@@ -26,6 +26,9 @@ def _iso(ms: int | None) -> str | None:
 
 
 def _row_dict(row) -> dict:
+    """One stats entry from an aggregate row; ``None`` (a group with no events) gives zeros."""
+    if row is None:
+        return {"messages": 0, "members": 0, "speakers": 0, "joins": 0, "leaves": 0, "first_at": None, "last_at": None}
     return {
         "messages": int(row.messages or 0),
         "members": int(row.members or 0),
@@ -67,20 +70,12 @@ def community_stats(conn: Connection, *, group: str | None = None, community: st
         total = _row_dict(conn.execute(_aggregate_query(src)).one())
         entry = {"name": comm.name, "timezone": comm.timezone, **total, "groups": []}
         for g in group_rows:
-            stats = per_group.get(g.id) or _row_dict(_EMPTY)
+            stats = per_group.get(g.id) or _row_dict(None)
             entry["groups"].append({"name": g.name, "platform": g.platform, "kind": g.kind, **stats})
         result["communities"].append(entry)
     if group and not matched_group:
         raise UnknownGroup(f"no group named {group!r}")
     return result
-
-
-class _Empty:
-    messages = members = speakers = joins = leaves = 0
-    first_ms = last_ms = None
-
-
-_EMPTY = _Empty()
 
 
 def _aggregate_query(src):

@@ -6,11 +6,11 @@ same way the built-in modules do.
 from __future__ import annotations
 
 from typing import Any
-from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from shequn.domain.community import DEFAULT_TIMEZONE, GroupKind
+from shequn.store.directory import check_timezone
 
 
 class StrictModel(BaseModel):
@@ -37,11 +37,7 @@ class PlaybookCore(StrictModel):
     @field_validator("timezone")
     @classmethod
     def _known_zone(cls, value: str) -> str:
-        try:
-            ZoneInfo(value)
-        except (ZoneInfoNotFoundError, ValueError):
-            raise ValueError(f"unknown time zone {value!r}; use an IANA name such as Asia/Shanghai or UTC") from None
-        return value
+        return check_timezone(value)
 
 
 class Playbook(BaseModel):

@@ -24,7 +24,7 @@ def check_timezone(name: str) -> str:
     try:
         ZoneInfo(name)
     except (ZoneInfoNotFoundError, ValueError) as exc:
-        raise UnknownTimezone(f"unknown time zone {name!r} (use an IANA name such as Asia/Shanghai or UTC)") from exc
+        raise UnknownTimezone(f"unknown time zone {name!r}; use an IANA name such as Asia/Shanghai or UTC") from exc
     return name
 
 

@@ -172,12 +172,18 @@ def add_tag(conn: Connection, member_id: int, tag: str, source: str = "operator"
     return True
 
 
-def set_role(conn: Connection, member_id: int, role: str, group_id: int | None = None) -> bool:
+def remove_tag(conn: Connection, member_id: int, tag: str) -> bool:
+    """Untag a member; return False if the tag was not there."""
     _member_community(conn, member_id)
+    return conn.execute(member_tags.delete().where(member_tags.c.member_id == member_id, member_tags.c.tag == tag)).rowcount > 0
+
+
+def set_role(conn: Connection, member_id: int, role: str, group_id: int | None = None) -> bool:
+    """Give a member a role in one group (or community-wide with ``group_id=None``); False if held already."""
+    _member_community(conn, member_id)
+    same_group = member_roles.c.group_id.is_(None) if group_id is None else member_roles.c.group_id == group_id
     exists = conn.execute(
-        select(member_roles.c.id).where(
-            member_roles.c.member_id == member_id, member_roles.c.role == role, member_roles.c.group_id.is_(group_id) if group_id is None else member_roles.c.group_id == group_id
-        )
+        select(member_roles.c.id).where(member_roles.c.member_id == member_id, member_roles.c.role == role, same_group)
     ).first()
     if exists:
         return False
@@ -225,4 +231,6 @@ def find_members(conn: Connection, community_id: int, name: str) -> list[dict]:
     return [member_overview(conn, mid) for mid in rows]
 
 
-__all__ = ["IdentityResolver", "MemberError", "merge_members", "split_identity", "add_tag", "set_role", "member_overview", "find_members"]
+__all__ = [
+    "IdentityResolver", "MemberError", "merge_members", "split_identity", "add_tag", "remove_tag", "set_role", "member_overview", "find_members",
+]
