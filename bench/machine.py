@@ -31,3 +31,8 @@ def describe() -> str:
 def peak_rss_mib() -> float:
     """Peak resident memory of this process (Linux reports KiB)."""
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+
+
+def peak_rss_children_mib() -> float:
+    """Largest peak resident memory among this process's finished children (e.g. a parser process)."""
+    return resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024

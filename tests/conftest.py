@@ -6,29 +6,13 @@ not, the PostgreSQL half of the suite fails loudly instead of skipping (``.ci/ru
 
 from __future__ import annotations
 
-import json
-import os
 import uuid
-from pathlib import Path
 
 import pytest
 from sqlalchemy import create_engine, text
-from typer.testing import CliRunner
 
 from shequn.store.db import open_engine
-
-PG_URL = os.environ.get("SHEQUN_TEST_PG", "postgresql+psycopg://postgres@127.0.0.1:5432/test")
-ROOT = Path(__file__).resolve().parents[1]
-SHARED_DATA = Path(os.environ.get("SHEQUN_SHARED_DATA", ROOT.parent / "shared" / "data"))
-FIXTURES = Path(__file__).parent / "fixtures"
-
-
-def shared_data(*parts: str) -> Path:
-    """Path into ../shared/data; fails the test (never skips) if the data is missing."""
-    path = SHARED_DATA.joinpath(*parts)
-    if not path.exists():
-        pytest.fail(f"shared data missing: {path} (tests need ../shared/data next to the project root)")
-    return path
+from support import PG_URL, Cli
 
 
 @pytest.fixture
@@ -71,25 +55,6 @@ def sqlite_engine(sqlite_url):
     eng = open_engine(sqlite_url)
     yield eng
     eng.dispose()
-
-
-class Cli:
-    """Runs ``shequn`` in-process against one database."""
-
-    def __init__(self, db: str):
-        self.db = db
-        self.runner = CliRunner()
-
-    def __call__(self, *args: str, ok: bool = True, input: str | None = None):
-        from shequn.cli.app import app
-
-        result = self.runner.invoke(app, ["--db", self.db, *map(str, args)], input=input, catch_exceptions=False)
-        if ok and result.exit_code != 0:
-            raise AssertionError(f"shequn {' '.join(map(str, args))} exited {result.exit_code}:\n{result.output}")
-        return result
-
-    def json(self, *args: str):
-        return json.loads(self(*args).stdout)
 
 
 @pytest.fixture

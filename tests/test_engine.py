@@ -94,6 +94,10 @@ def test_cli_receive_and_backtest(cli, tmp_path):
     assert doc["received"] == 2 and [a["payload"]["text"] for a in doc["actions"]] == ["欢迎小明"]
     bt = cli.json("backtest", str(pb), "--json")
     assert bt["events"] == 2 and bt["rules"][0]["rule"] == "welcome" and bt["rules"][0]["members"] == 1
+    [person] = bt["members"]
+    assert person["name"] == "小明" and person["identities"] == ["jsonl:u1"]
+    assert person["warnings"] == 0 and person["actions"] == {"reply": 1}
+    assert person["reasons"] == [{"kind": "reply", "rule": "welcome", "reason": "小明 joined g1"}]
     bad = tmp_path / "bad.yaml"
     bad.write_text("community: c\nwelcome: {}\n", encoding="utf-8")
     result = cli("backtest", str(bad), ok=False)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from sqlalchemy import select
 
-from conftest import FIXTURES
+from support import FIXTURES
 from shequn.store.tables import identities
 
 

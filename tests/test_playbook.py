@@ -17,7 +17,7 @@ def problems(text: str) -> list[tuple[int | None, str, str]]:
 def test_example_playbook_is_valid_and_enables_welcome():
     pb = load_playbook(EXAMPLES / "community.yaml")
     assert pb.community == "开源学习营" and pb.timezone == "Asia/Shanghai"
-    assert set(pb.modules) == {"welcome"}
+    assert "welcome" in pb.modules  # other modules (rules, gates, points ...) add their own sections
     assert [g.kind.value for g in pb.core.groups] == ["acquisition", "vip", "retention"]
 
 

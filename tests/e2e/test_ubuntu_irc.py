@@ -6,7 +6,7 @@ import re
 
 import pytest
 
-from conftest import shared_data
+from support import shared_data
 
 pytestmark = pytest.mark.slow
 

@@ -6,7 +6,7 @@ from datetime import datetime, timezone
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
-from conftest import FIXTURES
+from support import FIXTURES
 
 from shequn.domain.events import Event, EventKind, Reject
 from shequn.importers.base import ImportOptions, Source

@@ -8,7 +8,7 @@ from pathlib import Path
 from zoneinfo import ZoneInfo
 
 import pytest
-from conftest import FIXTURES
+from support import FIXTURES
 
 from shequn.domain.events import Event, EventKind, Reject
 from shequn.importers.base import ImportError_, ImportOptions, Source

@@ -9,12 +9,13 @@ from typing import Annotated, Optional
 from zoneinfo import ZoneInfo
 
 import typer
+from rich.markup import escape
 from rich.table import Table
 from sqlalchemy import or_, select
 
 from shequn.cli.context import console, err_console, fail, print_json, state
 from shequn.domain.events import Reject, to_ms
-from shequn.engine.backtest import run_backtest
+from shequn.engine.backtest import member_report, run_backtest
 from shequn.engine.live import LiveIngest
 from shequn.importers.base import ImportError_, ImportOptions, Source
 from shequn.importers.registry import get_importer
@@ -70,9 +71,9 @@ def receive(
         return
     console.print(f"received {result.received:,} new event(s), skipped {result.duplicates:,} already stored, rejected {len(rejects):,}")
     for r in rejects[:10]:
-        err_console.print(f"  rejected {r.source} {r.location}: {r.reason}", highlight=False)
+        err_console.print(f"  rejected {escape(str(r.source))} {escape(r.location)}: {escape(r.reason)}", highlight=False)
     for a in result.actions:
-        console.print(f"  queued [bold]{a.kind.value}[/] by rule [cyan]{a.rule}[/]: {a.reason}", highlight=False)
+        console.print(f"  queued [bold]{a.kind.value}[/] by rule [cyan]{escape(a.rule)}[/]: {escape(a.reason)}", highlight=False)
 
 
 def _parse_day(value: str | None, tz: str, option: str) -> int | None:
@@ -110,6 +111,7 @@ def backtest(
             conn, pb, cid, group_ids=gids,
             since_ms=_parse_day(since, pb.timezone, "--since"), until_ms=_parse_day(until, pb.timezone, "--until"),
         )
+        people = member_report(conn, cid, result)
     by_rule: dict[str, list] = {}
     for a in result.actions:
         by_rule.setdefault(a.rule, []).append(a)
@@ -128,6 +130,7 @@ def backtest(
             for rule, fired in sorted(by_rule.items(), key=lambda kv: -len(kv[1]))
         ],
         "actions_by_kind": dict(by_kind),
+        "members": people,
     }
     if as_json:
         print_json(doc)
@@ -135,8 +138,15 @@ def backtest(
     console.print(f"replayed {result.events:,} events; the playbook would have taken {len(result.actions):,} action(s) (nothing was sent)")
     table = Table("rule", "fired", "members", "example reason")
     for r in doc["rules"]:
-        table.add_row(r["rule"], f"{r['fired']:,}", f"{r['members']:,}", r["examples"][0]["reason"] if r["examples"] else "")
+        table.add_row(escape(r["rule"]), f"{r['fired']:,}", f"{r['members']:,}", escape(r["examples"][0]["reason"]) if r["examples"] else "")
     console.print(table)
+    removed = [m for m in people if m["actions"].get("kick") or m["actions"].get("ban") or m["actions"].get("mute")]
+    if removed:
+        console.print(f"{len(removed):,} member(s) would have been muted, kicked or banned:")
+        for m in removed[:20]:
+            why = next((r for r in m["reasons"] if r["kind"] in ("kick", "ban", "mute")), m["reasons"][0])
+            # names, rules and reasons quote what members wrote: text, never Rich markup
+            console.print(f"  {escape(m['name'])} ({escape(', '.join(m['identities']))}): {why['kind']} by [cyan]{escape(why['rule'])}[/]: {escape(why['reason'])}", highlight=False)
 
 
 __all__ = ["receive", "backtest"]

@@ -7,10 +7,15 @@ from typing import Annotated, Optional
 import typer
 
 from shequn.cli.context import console, fail, print_json, state
+from shequn.cli.members_list import list_members
+from shequn.cli.points_cmd import show_member_points
+from shequn.points.leaderboard import points_overview
 from shequn.store.directory import ensure_community
 from shequn.store.members import MemberError, add_tag, remove_tag, find_members, member_overview, merge_members, split_identity
 
-app = typer.Typer(help="Members and their identities (one person, several platform accounts).", no_args_is_help=True)
+app = typer.Typer(help="Members and their identities (one person, several platform accounts).", invoke_without_command=True)
+# bare `shequn members` lists the member table (scores, tier, status, risk, reasons): shequn.cli.members_list
+app.callback(invoke_without_command=True)(list_members)
 
 
 def _show(doc: dict) -> None:
@@ -22,6 +27,8 @@ def _show(doc: dict) -> None:
     if doc["tags"]:
         console.print("  tags: " + ", ".join(doc["tags"]), highlight=False)
     console.print("  events: " + (", ".join(f"{k} {v:,}" for k, v in sorted(doc["events"].items())) or "none"))
+    if "points" in doc:
+        show_member_points(doc["points"])
 
 
 @app.command("show")
@@ -37,6 +44,8 @@ def show(
             docs = [member_overview(conn, int(who))] if who.isdigit() else find_members(conn, ensure_community(conn, community), who)
         except MemberError as exc:
             raise fail(str(exc)) from None
+        for d in docs:  # points: balance, level, badges, history with reasons
+            d["points"] = points_overview(conn, d["id"])
     if not docs:
         raise fail(f"no member named {who!r} in community {community!r}")
     if as_json:

@@ -18,8 +18,10 @@ from shequn.domain.events import Event, StoredEvent
 from shequn.engine.module import Context
 from shequn.engine.outbox import DbOutbox
 from shequn.engine.pipeline import Pipeline
+from shequn.engine.people import StorePeople
 from shequn.engine.state import DbState
 from shequn.playbook.schema import Playbook
+from shequn.points.ledger import DbLedger
 from shequn.store.directory import GroupDirectory, community_timezone, ensure_community, now_ms
 from shequn.store.members import IdentityResolver
 from shequn.store.tables import events, groups, identities, members
@@ -37,6 +39,7 @@ class LiveIngest:
         self.engine = engine
         self.playbook = playbook
         self.pipeline = Pipeline(playbook)
+        self._next_tick: int | None = None
 
     def receive(self, items: Iterable[Event]) -> LiveResult:
         result = LiveResult()
@@ -83,5 +86,25 @@ class LiveIngest:
                         reply_to=ev.reply_to, payload=ev.payload,
                     )
                     ctx = Context(community_id=community_id, timezone=tz, now_ms=now_ms(), state=DbState(conn, community_id), sandbox=False)
+                    ctx.people = StorePeople(conn)
+                    ctx.ledger = DbLedger(conn, community_id)
+                    if self._next_tick is None or ev.at_ms >= self._next_tick:
+                        # time-driven modules (gate timeouts, lurkers) catch up to this event's time first, as in a backtest
+                        result.actions += self.pipeline.tick(ev.at_ms, ctx, DbOutbox(conn))
+                        self._next_tick = ev.at_ms - ev.at_ms % 60_000 + 60_000
                     result.actions += self.pipeline.handle(stored, ctx, DbOutbox(conn))
         return result
+
+    def tick(self, at_ms: int | None = None) -> list[Action]:
+        """Wake the time-driven modules (gate deadlines, lurker sweeps) as of ``at_ms`` (default: now),
+        in one transaction: a quiet group has no events to move its clock, so cron or a service calls this."""
+        at = now_ms() if at_ms is None else at_ms
+        with self.engine.connect() as conn:
+            community_id = ensure_community(conn, self.playbook.community, self.playbook.timezone)
+            tz = community_timezone(conn, community_id)
+            conn.commit()
+            with conn.begin():
+                ctx = Context(community_id=community_id, timezone=tz, now_ms=at, state=DbState(conn, community_id), sandbox=False)
+                ctx.people = StorePeople(conn)
+                ctx.ledger = DbLedger(conn, community_id)
+                return self.pipeline.tick(at, ctx, DbOutbox(conn))

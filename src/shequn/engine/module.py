@@ -9,6 +9,8 @@ A module is a class with:
   transaction that stores the event. Return the actions to take; each names its rule and reason.
 - optionally ``on_tick(self, now_ms, ctx) -> Iterable[Action]``: called by the clock (timeouts such as
   "introduce yourself within 24 h").
+- optionally ``member_summary(self, ctx) -> Mapping[int, Mapping[str, Any]]``: after a backtest, the
+  fields this module adds to each member's entry (member id -> e.g. ``{"points": 12, "level": 1}``).
 
 Modules keep their state in ``ctx.state`` (never in attributes), so the same code runs live against
 the database and in a backtest against a throwaway in-memory store.
@@ -21,9 +23,9 @@ Publish a module with an entry point in group ``shequn.modules``::
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, ClassVar, Protocol
+from typing import TYPE_CHECKING, Any, ClassVar, Protocol
 
 from pydantic import BaseModel
 
@@ -31,6 +33,8 @@ from shequn.domain.actions import Action
 from shequn.domain.events import StoredEvent
 
 if TYPE_CHECKING:
+    from shequn.engine.people import People
+    from shequn.points.ledger import Ledger
     from shequn.engine.state import StateStore
     from shequn.playbook.schema import Playbook
 
@@ -44,6 +48,8 @@ class Context:
     now_ms: int
     state: StateStore
     sandbox: bool  # True in a backtest: nothing will be delivered
+    people: People | None = None  # members' roles and tags (engine.people): store live, overlay in a backtest
+    ledger: Ledger | None = None  # points ledger (shequn.points.ledger): DbLedger live, MemoryLedger in a backtest
 
 
 class Module(Protocol):
@@ -70,3 +76,6 @@ class BaseModule:
 
     def on_tick(self, now_ms: int, ctx: Context) -> Iterable[Action]:
         return ()
+
+    def member_summary(self, ctx: Context) -> Mapping[int, Mapping[str, Any]]:
+        return {}

@@ -37,6 +37,15 @@ class Pipeline:
                 emitted.append(action)
         return emitted
 
+    def member_summary(self, ctx: Context) -> dict[int, dict]:
+        """Per member, the fields every module adds to a backtest report (points, level, ...)."""
+        merged: dict[int, dict] = {}
+        for module in self.modules:
+            summary = getattr(module, "member_summary", None)
+            for member_id, fields in (summary(ctx) if summary else {}).items():
+                merged.setdefault(member_id, {}).update(fields)
+        return merged
+
     def tick(self, now_ms: int, ctx: Context, outbox: Outbox) -> list[Action]:
         """Let time-driven modules act (timeouts, schedules) as of ``now_ms``."""
         emitted: list[Action] = []

@@ -146,9 +146,10 @@ def read(source: Source, opts: ImportOptions) -> Iterator[Event | Reject]:
     day = _Day(date(int(m.group(1)), int(m.group(2)), int(m.group(3))) if m else None, opts.tz)
     last_at: datetime | None = None
     pending_system: list[tuple[int, str]] = []  # '===' lines seen before the first timestamp
+    speakers: dict[str, Author] = {}  # one Author per nick: a day file repeats the same few hundred
 
     for lineno, line, _enc in iter_lines(source, FALLBACKS):
-        if not line.strip():
+        if not line or line.isspace():
             continue
         pid = prefix + str(lineno)
         if line.startswith("["):
@@ -174,7 +175,9 @@ def read(source: Source, opts: ImportOptions) -> Iterator[Event | Reject]:
             if cm:
                 text = cm.group(5) or ""
                 payload = {"to": to} if (to := _addressee(text)) else {}
-                yield Event(group, pid, EventKind.MESSAGE, at, Author(cm.group(4)), text=text, payload=payload)
+                nick = cm.group(4)
+                author = speakers.get(nick) or speakers.setdefault(nick, Author(nick))
+                yield Event(group, pid, EventKind.MESSAGE, at, author, text=text, payload=payload)
             elif am:
                 yield Event(group, pid, EventKind.EMOTE, at, Author(am.group(4)), text=am.group(5))
             else:

@@ -16,16 +16,18 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import Engine
 
 from shequn.domain.community import GroupKind
-from shequn.domain.events import Event, Reject
-from shequn.importers.base import Importer, ImportError_, ImportOptions, Source
+from shequn.domain.events import Reject
+from shequn.importers.base import Importer, ImportError_, ImportOptions
+from shequn.importers.parsing import FAILED, REJECT, ROWS, parse_files
+from shequn.store.bulk import deferred_event_indexes
 from shequn.store.directory import GroupDirectory, community_timezone, ensure_community, now_ms
-from shequn.store.event_writer import EventWriter
+from shequn.store.event_writer import EventRow, EventWriter
 from shequn.store.members import IdentityResolver
 from shequn.store.tables import import_rejects, imports
 
 BATCH = 2000
 COMMIT_EVERY = 20_000  # events per transaction: few fsyncs, bounded loss if the process is killed
-MAX_ID = 500  # column size of platform ids and group ids
+BYTES_PER_EVENT = 80  # a rough size of one exported message: estimates an import's size from its files
 MAX_REJECTS_STORED = 100_000  # per import; beyond this only the count grows
 
 
@@ -89,8 +91,12 @@ def run_import(
     progress: Callable[[int, int], None] | None = None,
     batch_size: int = BATCH,
     extra: dict | None = None,
+    parallel: bool | None = None,
 ) -> ImportSummary:
-    """Import ``paths`` into ``community``. ``progress(done_bytes, total_bytes)`` is called as files are read."""
+    """Import ``paths`` into ``community``. ``progress(done_bytes, total_bytes)`` is called as files are read.
+
+    ``parallel``: parse in a second process (default: when the files are big enough to gain from it).
+    """
     files, skipped = expand_paths(importer, paths)
     summary = ImportSummary(files=len(files), skipped_files=skipped)
     total = sum(f.stat().st_size for f in files)
@@ -114,12 +120,14 @@ def run_import(
         conn.commit()
         summary.import_id = import_id
         writer = EventWriter(conn, community_id, GroupDirectory(conn, community_id, kind=kind), IdentityResolver(conn, community_id))
-        batch: list[Event] = []
+        batch: list[EventRow] = []
         rejects: list[dict] = []
         since_commit = 0
+        current = iter(files)
+        f = next(current, None)
 
         def flush() -> None:
-            counts = writer.write(batch)
+            counts = writer.write_rows(batch)
             summary.added += counts.added
             summary.duplicates += counts.duplicates
             if rejects:
@@ -127,36 +135,32 @@ def run_import(
             batch.clear()
             rejects.clear()
 
-        def reject(item: Reject, f: Path) -> None:
-            summary.rejected += 1
-            summary.reject_reasons[item.reason] += 1
-            if len(summary.reject_examples) < 20:
-                summary.reject_examples.append(item)
-            if summary.rejected <= MAX_REJECTS_STORED:
-                rejects.append(dict(import_id=import_id, source=str(f), location=item.location, reason=item.reason, raw=(item.raw or "")[:2000]))
-
-        for f in files:
-            source = Source(f, on_read)
-            try:
-                for item in importer.read(source, opts):
-                    if isinstance(item, Reject):
-                        reject(item, f)
-                    elif len(item.platform_id) > MAX_ID or len(item.reply_to or "") > MAX_ID or len(item.group.external_id) > MAX_ID:
-                        reject(Reject(f.name, item.platform_id[:80], f"id longer than {MAX_ID} characters", item.text), f)
-                    else:
-                        batch.append(item)
-                    if len(batch) >= batch_size or len(rejects) >= batch_size:
-                        since_commit += len(batch) + len(rejects)
-                        flush()
-                        if since_commit >= COMMIT_EVERY:
-                            conn.commit()
-                            since_commit = 0
-            except ImportError_ as exc:
-                summary.failed_files.append((str(f), str(exc)))
-            except (OSError, UnicodeError) as exc:
-                summary.failed_files.append((str(f), f"{type(exc).__name__}: {exc}"))
-            flush()
-            conn.commit()  # every file is durable on its own; a re-run skips what was committed
+        with deferred_event_indexes(conn, expected_rows=total // BYTES_PER_EVENT):
+            for tag, body, read in parse_files(importer, files, opts, parallel=parallel):
+                on_read(read)
+                if tag == ROWS:
+                    batch.extend(body)
+                elif tag == REJECT:
+                    summary.rejected += 1
+                    summary.reject_reasons[body.reason] += 1
+                    if len(summary.reject_examples) < 20:
+                        summary.reject_examples.append(body)
+                    if summary.rejected <= MAX_REJECTS_STORED:
+                        rejects.append(dict(import_id=import_id, source=str(f), location=body.location, reason=body.reason, raw=(body.raw or "")[:2000]))
+                elif tag == FAILED:
+                    summary.failed_files.append((str(f), body))
+                else:  # END: every file is durable on its own; a re-run skips what was committed
+                    flush()
+                    conn.commit()
+                    since_commit = 0
+                    f = next(current, None)
+                    continue
+                if len(batch) >= batch_size or len(rejects) >= batch_size:
+                    since_commit += len(batch) + len(rejects)
+                    flush()
+                    if since_commit >= COMMIT_EVERY:
+                        conn.commit()
+                        since_commit = 0
         conn.execute(
             imports.update()
             .where(imports.c.id == import_id)

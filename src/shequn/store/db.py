@@ -10,6 +10,8 @@ from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
 from sqlalchemy import Engine, create_engine, event
 
+from shequn.store.bulk import restore_event_indexes
+
 MIGRATIONS = Path(__file__).parent / "migrations"
 
 
@@ -37,6 +39,8 @@ def open_engine(url: str, *, migrate: bool = True) -> Engine:
     if migrate:
         try:
             upgrade(engine)
+            with engine.begin() as conn:
+                restore_event_indexes(conn)  # an interrupted bulk import may have left them out
         except Exception as exc:  # noqa: BLE001 - re-raised with the URL the operator gave
             raise DatabaseError(f"cannot open or migrate database {engine.url!r}: {exc}") from exc
     return engine
@@ -49,12 +53,16 @@ def alembic_config() -> Config:
 
 
 def upgrade(engine: Engine) -> None:
-    """Bring the schema to the newest revision; cheap when it is already there."""
+    """Bring the schema to the newest revisions; cheap when it is already there.
+
+    Each capability (moderation, points, ...) owns its tables in its own migration branch off the
+    core schema, so several heads are normal: all of them are applied.
+    """
     cfg = alembic_config()
-    head = ScriptDirectory.from_config(cfg).get_current_head()
+    heads = set(ScriptDirectory.from_config(cfg).get_heads())
     with engine.begin() as conn:
-        current = MigrationContext.configure(conn).get_current_revision()
-        if current == head:
+        current = set(MigrationContext.configure(conn).get_current_heads())
+        if current == heads:
             return
         cfg.attributes["connection"] = conn
-        command.upgrade(cfg, "head")
+        command.upgrade(cfg, "heads")

@@ -62,6 +62,11 @@ class GroupDirectory:
             self._cache[key] = gid
         return gid
 
+    @property
+    def known(self) -> dict[tuple[str, str], int]:
+        """(platform, group id) -> group row id for every group resolved so far (read-only use)."""
+        return self._cache
+
     def _lookup_or_create(self, ref: GroupRef) -> int:
         row = self.conn.execute(
             select(groups.c.id).where(

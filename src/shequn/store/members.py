@@ -8,7 +8,8 @@ from __future__ import annotations
 import hashlib
 from collections.abc import Iterable
 
-from sqlalchemy import Connection, func, select
+import orjson
+from sqlalchemy import Connection, func, select, text
 
 from shequn.domain.events import Author
 from shequn.store.directory import now_ms
@@ -41,25 +42,40 @@ class IdentityResolver:
         if not missing:
             return
         stored_as = {self._db_text(k): k for k in missing}  # database spelling -> source spelling
-        ids = list(stored_as)
-        for start in range(0, len(ids), 500):
-            chunk = ids[start : start + 500]
-            rows = self.conn.execute(
-                select(identities.c.id, identities.c.external_id).where(
-                    identities.c.community_id == self.community_id,
-                    identities.c.platform == platform,
-                    identities.c.external_id.in_(chunk),
-                )
-            )
-            for row in rows:
-                original = stored_as[row.external_id]
-                self._cache[(platform, original)] = row.id
-                missing.pop(original, None)
+        for identity_id, external_id in self._stored(platform, list(stored_as)):
+            original = stored_as[external_id]
+            self._cache[(platform, original)] = identity_id
+            missing.pop(original, None)
         if missing:
             self._create_many(platform, list(missing.values()))
 
     def get(self, platform: str, external_id: str) -> int:
         return self._cache[(platform, external_id)]
+
+    def _stored(self, platform: str, external_ids: list[str]) -> list[tuple[int, str]]:
+        """(identity id, account id) of the accounts already stored, in one statement whatever their number:
+        the list travels as one JSON (SQLite) or array (PostgreSQL) parameter, so there is no limit on
+        bound variables and nothing to recompile per batch size."""
+        if self.conn.dialect.name == "sqlite":
+            sql = (
+                "SELECT id, external_id FROM identities WHERE community_id = ? AND platform = ? "
+                "AND external_id IN (SELECT value FROM json_each(?))"
+            )
+            cur = self.conn.connection.driver_connection.cursor()
+            try:
+                return cur.execute(sql, (self.community_id, platform, orjson.dumps(external_ids).decode())).fetchall()
+            finally:
+                cur.close()
+        rows = self.conn.execute(
+            text("SELECT id, external_id FROM identities WHERE community_id = :c AND platform = :p AND external_id = ANY(:ids)"),
+            {"c": self.community_id, "p": platform, "ids": external_ids},
+        )
+        return [tuple(r) for r in rows]
+
+    @property
+    def known(self) -> dict[tuple[str, str], int]:
+        """(platform, account id) -> identity id for every account resolved so far (read-only use)."""
+        return self._cache
 
     def _db_text(self, value: str) -> str:
         """What the database stores for an account id or name: at most 500 characters (a longer one
@@ -75,17 +91,7 @@ class IdentityResolver:
         originals = authors
         authors = [Author(self._db_text(a.external_id), self._db_text(a.name) if a.name else None, a.is_bot) for a in authors]
         if self.conn.dialect.name == "sqlite":
-            # Row-at-a-time through the driver: SQLite cannot return ids of a multi-row insert in
-            # order, and SQLAlchemy's per-statement overhead would dominate a large import.
-            cur = self.conn.connection.driver_connection.cursor()
-            try:
-                for original, a in zip(originals, authors, strict=True):
-                    name = a.name or a.external_id
-                    cur.execute(_SQLITE_NEW_MEMBER, (self.community_id, name, created))
-                    cur.execute(_SQLITE_NEW_IDENTITY, (self.community_id, platform, a.external_id, name, a.is_bot, cur.lastrowid))
-                    self._cache[(platform, original.external_id)] = cur.lastrowid
-            finally:
-                cur.close()
+            self._create_many_sqlite(platform, originals, authors, created)
             return
         names = [a.name or a.external_id for a in authors]
         member_ids = self.conn.execute(
@@ -108,6 +114,29 @@ class IdentityResolver:
         ).scalars().all()
         for a, i in zip(originals, identity_ids, strict=True):
             self._cache[(platform, a.external_id)] = i
+
+
+    def _create_many_sqlite(self, platform: str, originals: list[Author], authors: list[Author], created: int) -> None:
+        """Two executemany calls through the driver (SQLAlchemy's per-row overhead would dominate a big
+        import). SQLite cannot return the ids of a multi-row insert, but once our insert has run we hold
+        the database's write lock until commit, and rowids were handed out one after another above the
+        previous maximum: so the new ids are the last ``len(authors)`` up to the current maximum."""
+        cur = self.conn.connection.driver_connection.cursor()
+        try:
+            names = [a.name or a.external_id for a in authors]
+            cur.executemany(_SQLITE_NEW_MEMBER, [(self.community_id, n, created) for n in names])
+            last_member = cur.execute("SELECT max(id) FROM members").fetchone()[0]
+            member_ids = range(last_member - len(names) + 1, last_member + 1)
+            cur.executemany(
+                _SQLITE_NEW_IDENTITY,
+                [(self.community_id, platform, a.external_id, n, a.is_bot, m) for a, n, m in zip(authors, names, member_ids, strict=True)],
+            )
+            last_identity = cur.execute("SELECT max(id) FROM identities").fetchone()[0]
+        finally:
+            cur.close()
+        first = last_identity - len(originals) + 1
+        for i, original in enumerate(originals):
+            self._cache[(platform, original.external_id)] = first + i
 
 
 _SQLITE_NEW_MEMBER = "INSERT INTO members (community_id, display_name, created_ms) VALUES (?, ?, ?)"

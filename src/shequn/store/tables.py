@@ -168,3 +168,144 @@ import_rejects = Table(
     Column("reason", Text, nullable=False),
     Column("raw", Text, nullable=True),
 )
+
+# --- growth (issue 5): points mall 积分商城, lotteries 抽奖 and red packets 红包 — migration 0004_growth ---
+# Referral (裂变) keeps its state in module_state (module "referral"), so it replays in a backtest.
+from sqlalchemy import CheckConstraint  # noqa: E402 - kept inside the growth block (additive edit)
+
+mall_items = Table(
+    "mall_items",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    Column("community_id", Integer, ForeignKey("communities.id"), nullable=False),
+    Column("sku", String(200), nullable=False),  # what operators type: `shequn mall redeem 42 mug`
+    Column("title", String(500), nullable=False),
+    Column("price", Integer, nullable=False),  # in points
+    Column("stock", Integer, nullable=False),
+    Column("created_ms", BigInteger, nullable=False),
+    UniqueConstraint("community_id", "sku", name="uq_mall_items_community_sku"),
+    CheckConstraint("stock >= 0", name="ck_mall_items_stock_nonnegative"),  # the last line of defence against overselling
+    CheckConstraint("price >= 0", name="ck_mall_items_price_nonnegative"),
+)
+
+mall_redemptions = Table(
+    "mall_redemptions",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    Column("community_id", Integer, ForeignKey("communities.id"), nullable=False),
+    Column("item_id", Integer, ForeignKey("mall_items.id"), nullable=False),
+    Column("member_id", Integer, ForeignKey("members.id"), nullable=False, index=True),
+    Column("code", String(32), nullable=False, unique=True),  # 兑换码, from `secrets`
+    Column("price", Integer, nullable=False),  # what was paid (prices change; refunds return this)
+    Column("status", String(16), nullable=False),  # issued / written_off / refunded
+    Column("created_ms", BigInteger, nullable=False),
+    Column("written_off_ms", BigInteger, nullable=True),
+    Column("written_off_by", String(200), nullable=True),
+    Column("refunded_ms", BigInteger, nullable=True),
+    Column("refund_reason", Text, nullable=True),
+)
+
+lotteries = Table(
+    "lotteries",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    Column("community_id", Integer, ForeignKey("communities.id"), nullable=False),
+    Column("name", String(200), nullable=False),
+    Column("kind", String(16), nullable=False),  # draw / redpacket
+    Column("status", String(16), nullable=False),  # open / drawn
+    Column("seed_hash", String(64), nullable=False),  # sha256 of the seed, published before entries close
+    Column("seed", String(200), nullable=True),  # NULL when the operator holds the seed until the draw
+    Column("config", JSON, nullable=False),  # prizes, limits, eligibility / total, shares, minimum
+    Column("result", JSON, nullable=True),  # the published record once drawn
+    Column("created_ms", BigInteger, nullable=False),
+    Column("closes_ms", BigInteger, nullable=True),
+    Column("drawn_ms", BigInteger, nullable=True),
+    UniqueConstraint("community_id", "name", name="uq_lotteries_community_name"),
+)
+
+lottery_entries = Table(
+    "lottery_entries",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    Column("lottery_id", Integer, ForeignKey("lotteries.id"), nullable=False, index=True),
+    Column("member_id", Integer, ForeignKey("members.id"), nullable=False),
+    Column("member_entry", Integer, nullable=False),  # 1..per-member limit: the unique key enforces the limit
+    Column("share", Integer, nullable=True),  # red packets: index of the share this grab took
+    Column("amount", Integer, nullable=True),  # red packets: the amount of that share
+    Column("created_ms", BigInteger, nullable=False),
+    UniqueConstraint("lottery_id", "member_id", "member_entry", name="uq_lottery_entries_member_entry"),
+    UniqueConstraint("lottery_id", "share", name="uq_lottery_entries_share"),
+)
+# --- end growth ---
+
+# --- points (issue 5): ledger 积分账本 — migration 0003_points ---
+# Double-entry: every transaction has two entries that sum to zero (the member's account and a counter
+# account such as issuance, mall, adjustment, expiry). Transactions and entries are append-only; the
+# balances table is a materialised, rebuildable sum of the entries (shequn.points.ledger.rebuild_balances).
+points_transactions = Table(
+    "points_transactions",
+    metadata,
+    Column("id", BigInteger().with_variant(Integer, "sqlite"), primary_key=True),
+    Column("community_id", Integer, ForeignKey("communities.id"), nullable=False),
+    Column("key", String(300), nullable=False),  # idempotency key, e.g. "msg:<event id>"
+    Column("member_id", Integer, ForeignKey("members.id"), nullable=False),
+    Column("account", String(64), nullable=False),  # the member's account ("points")
+    Column("counter", String(64), nullable=False),  # the other side: issuance / mall / adjustment / expiry ...
+    Column("amount", BigInteger, nullable=False),  # + credits the member, - debits
+    Column("rule", String(200), nullable=False),
+    Column("reason", Text, nullable=False),
+    Column("event_id", BigInteger, ForeignKey("events.id"), nullable=True),
+    Column("at_ms", BigInteger, nullable=False),  # when it counts (the event's time), UTC ms
+    Column("created_ms", BigInteger, nullable=False),
+    UniqueConstraint("community_id", "key", name="uq_points_transactions_community_key"),
+    Index("ix_points_transactions_member_at", "community_id", "member_id", "at_ms"),
+    Index("ix_points_transactions_community_at", "community_id", "at_ms"),
+)
+
+points_entries = Table(
+    "points_entries",
+    metadata,
+    Column("id", BigInteger().with_variant(Integer, "sqlite"), primary_key=True),
+    Column("transaction_id", BigInteger, ForeignKey("points_transactions.id"), nullable=False, index=True),
+    Column("community_id", Integer, ForeignKey("communities.id"), nullable=False),
+    Column("member_id", Integer, ForeignKey("members.id"), nullable=True),  # NULL on the counter side
+    Column("account", String(64), nullable=False),
+    Column("amount", BigInteger, nullable=False),
+)
+
+points_balances = Table(
+    "points_balances",
+    metadata,
+    Column("community_id", Integer, ForeignKey("communities.id"), primary_key=True),
+    Column("member_id", Integer, ForeignKey("members.id"), primary_key=True),
+    Column("account", String(64), primary_key=True),
+    Column("balance", BigInteger, nullable=False),
+    Column("earned", BigInteger, nullable=False),  # lifetime sum from earning counters (levels use it)
+)
+# --- end points ---
+
+# --- moderation (issue 4): ad/spam samples marked by operators and the retrained model — migration 0002_moderation ---
+from sqlalchemy import LargeBinary  # noqa: E402  (kept inside this block so the capability blocks stay independent)
+
+moderation_samples = Table(
+    "moderation_samples",
+    metadata,
+    Column("id", BigInteger().with_variant(Integer, "sqlite"), primary_key=True),
+    Column("text_hash", String(64), nullable=False, unique=True),  # sha256 of the normalized text: duplicates ignored
+    Column("text", Text, nullable=False),  # as the operator gave it
+    Column("spam", Boolean, nullable=False),
+    Column("source", String(500), nullable=False),  # the file (or "-") it came from
+    Column("created_ms", BigInteger, nullable=False),
+)
+
+moderation_models = Table(
+    "moderation_models",
+    metadata,
+    Column("id", BigInteger().with_variant(Integer, "sqlite"), primary_key=True),
+    Column("created_ms", BigInteger, nullable=False),
+    Column("model", LargeBinary, nullable=False),  # shequn.moderation.model.SpamModel.to_bytes(); the newest row is used
+    Column("spam_samples", Integer, nullable=False),  # operator samples it was trained with (besides the shipped corpus)
+    Column("ham_samples", Integer, nullable=False),
+    Column("metrics", JSON, nullable=False),  # cross-validated figures printed by `shequn moderation learn`
+)
+# --- end moderation ---

@@ -1,0 +1,240 @@
+"""``shequn insights --json``: one document with the community's and each group's numbers.
+
+The store is read once into the analytics frame (history up to ``until``: first messages, cohorts,
+decayed scores and churn models need the past), then every section is a pure function over it.
+The *period* the operator asks about is ``[since, until)``: by default the 28 days that end with the
+last stored event, so imported history reads as of its end and a live community as of now.
+Text is read only where a section needs it: the period's messages (questions, keywords) and an even
+sample of them as the keyword background. The schema is documented in docs/insights.md.
+"""
+
+from __future__ import annotations
+
+import time
+from contextlib import contextmanager
+from datetime import datetime, timezone
+
+import polars as pl
+from sqlalchemy import Connection, select
+
+from shequn.insights import actives, cohorts, heatmap, keywords, lifecycle
+from shequn.insights.frame import load_frame, load_texts, community_tz
+from shequn.insights.presence import HUMAN_MESSAGE
+from shequn.store.tables import communities, groups, members
+
+SCHEMA_VERSION = 1
+DAY_MS = 86_400_000
+DEFAULT_PERIOD_DAYS = 28
+TOP_N = 20
+#: sampled sources for betweenness on big reply graphs: enough to rank the top bridges, bounded time
+BETWEENNESS_SOURCES = 64
+BACKGROUND_BLOCKS = 40
+
+
+class _Clock:
+    """Times each section (seconds, added up per name): the benchmark prints them, operators see them in --json."""
+
+    def __init__(self, into: dict[str, float]):
+        self.into = into
+
+    @contextmanager
+    def __call__(self, name: str):
+        start = time.perf_counter()
+        try:
+            yield
+        finally:
+            self.into[name] = self.into.get(name, 0.0) + time.perf_counter() - start
+
+
+def _iso(ms: int | None) -> str | None:
+    return datetime.fromtimestamp(ms / 1000, tz=timezone.utc).isoformat().replace("+00:00", "Z") if ms is not None else None
+
+
+def build_insights(
+    conn: Connection,
+    community_id: int,
+    *,
+    group_ids: list[int] | None = None,
+    since_ms: int | None = None,
+    until_ms: int | None = None,
+    top: int = TOP_N,
+) -> dict:
+    """The insights document (docs/insights.md) for a community, or for some of its groups."""
+    timings: dict[str, float] = {}
+    clock = _Clock(timings)
+    comm = conn.execute(select(communities.c.name).where(communities.c.id == community_id)).first()
+    if comm is None:
+        raise LookupError(f"no community with id {community_id}")
+    tz = community_tz(conn, community_id)
+    with clock("load"):
+        frame = load_frame(conn, community_id, group_ids=group_ids, until_ms=until_ms)
+        if until_ms is None:
+            until_ms = int(frame["at_ms"].max()) + 1 if frame.height else int(time.time() * 1000)
+        if since_ms is None:
+            since_ms = until_ms - DEFAULT_PERIOD_DAYS * DAY_MS
+        if since_ms >= until_ms:
+            raise ValueError("since must be before until")
+        texts = load_texts(conn, community_id, group_ids=group_ids, since_ms=since_ms, until_ms=until_ms)
+        names = dict(conn.execute(select(members.c.id, members.c.display_name).where(members.c.community_id == community_id)).all())
+    period = frame.filter(pl.col("at_ms") >= since_ms)
+    doc: dict = {
+        "schema": SCHEMA_VERSION,
+        "community": comm.name,
+        "timezone": tz,
+        "period": {"since": _iso(since_ms), "until": _iso(until_ms), "since_ms": since_ms, "until_ms": until_ms,
+                   "days": round((until_ms - since_ms) / DAY_MS, 2)},
+        "events": frame.height,
+        "messages": int(period.filter(HUMAN_MESSAGE).height),
+    }
+    with clock("actives"):
+        present = actives.present_members(frame, since_ms=since_ms, until_ms=until_ms)
+        doc["actives"] = actives.actives_summary(frame, tz, since_ms=since_ms, until_ms=until_ms,
+                                                 present=present["member_id"].n_unique())
+    with clock("cohorts"):
+        doc["cohorts"] = cohorts.cohort_retention(frame, tz, as_of_ms=until_ms)
+    with clock("heatmap"):
+        doc["heatmap"] = heatmap.heatmap(frame, tz, since_ms=since_ms, until_ms=until_ms)
+    with clock("keywords"):
+        doc["keywords"] = _keywords(conn, community_id, group_ids, frame, texts, tz, since_ms, until_ms, names)
+    with_text = period.join(texts.select("id", "text"), on="id", how="left")
+    member_doc, per_group_extra = _member_sections(conn, community_id, frame, with_text, tz, since_ms, until_ms, names, top, clock)
+    doc["members"] = member_doc
+    with clock("groups"):
+        present_by_group = dict(present.group_by("group_id").agg(pl.col("member_id").n_unique()).iter_rows())
+        doc["groups"] = _groups(conn, community_id, group_ids, frame, tz, since_ms, until_ms, per_group_extra, present_by_group)
+    doc["stages"] = {s: sum(1 for g in doc["groups"] if g["lifecycle"]["stage"] == s) for s in ("growing", "stable", "declining", "dead")}
+    doc["timings_s"] = {k: round(v, 3) for k, v in timings.items()}
+    doc["elapsed_s"] = round(sum(timings.values()), 3)
+    return doc
+
+
+def _keywords(conn, community_id, group_ids, frame, texts, tz, since_ms, until_ms, names) -> list[dict]:
+    """Weekly keywords of the period (at most the last 4 weeks) against a sample of all history.
+
+    The background is ``BACKGROUND_BLOCKS`` evenly spaced stretches of consecutive events (ids are
+    assigned in arrival order), about ``keywords.BACKGROUND_SAMPLE`` events in all: the database reads
+    only those stretches, and consecutive events keep whole conversations together.
+    """
+    ids = frame.filter(HUMAN_MESSAGE)["id"]
+    if ids.len() == 0:
+        return keywords.keywords_by_period(texts, texts.select("id", "text"), as_of_ms=until_ms, tz=tz, periods=1)
+    lo, hi = int(ids.min()), int(ids.max())
+    span = hi - lo + 1
+    if span <= keywords.BACKGROUND_SAMPLE:
+        ranges = [(lo, hi)]
+    else:
+        block = keywords.BACKGROUND_SAMPLE // BACKGROUND_BLOCKS
+        step = span / BACKGROUND_BLOCKS
+        ranges = [(lo + int(i * step), lo + int(i * step) + block - 1) for i in range(BACKGROUND_BLOCKS)]
+    background = load_texts(conn, community_id, group_ids=group_ids, until_ms=until_ms, id_ranges=ranges)
+    periods = max(1, min(4, -(-(until_ms - since_ms) // (7 * DAY_MS))))
+    return keywords.keywords_by_period(texts, background.select("id", "text"), as_of_ms=until_ms, tz=tz, periods=periods,
+                                       exclude={n.lower() for n in names.values() if n})
+
+
+def _member_rows(df: pl.DataFrame, names: dict, top: int, cols: list[str]) -> list[dict]:
+    out = []
+    for row in df.head(top).select(cols).iter_rows(named=True):
+        out.append({"member_id": row["member_id"], "name": names.get(row["member_id"]), **{c: row[c] for c in cols if c != "member_id"}})
+    return out
+
+
+def _member_sections(conn, community_id, frame, with_text, tz, since_ms, until_ms, names, top, clock) -> tuple[dict, dict]:
+    """The member-level sections (built by the member-insights modules), and per-group response rates."""
+    from shequn.insights import activity, graph, membership, pyramid, recall, response
+    from shequn.insights.interactions import interactions, member_names
+
+    in_period = pl.col("at_ms") >= since_ms
+    with clock("interactions"):
+        inter_all = interactions(frame, names=member_names(conn, community_id))
+        inter = inter_all.filter(in_period)
+    with clock("response_time"):
+        responses = response.first_responses(with_text, inter)
+    with clock("activity_score"):
+        scores = activity.activity_scores(frame, as_of_ms=until_ms, interactions=inter_all, answers=responses)
+    with clock("pyramid"):
+        tiers = pyramid.member_tiers(frame, as_of_ms=until_ms, tz=tz)
+        bands = pyramid.activity_bands(frame.filter(in_period), as_of_ms=until_ms)
+    with clock("membership"):
+        status = membership.member_status(frame, as_of_ms=until_ms)
+    with clock("recall"):
+        recall_rows = recall.recall_list(frame, as_of_ms=until_ms, tz=tz)
+    with clock("key_members"):
+        kols = graph.key_members(graph.centrality(inter, k=BETWEENNESS_SOURCES), top=top)
+        absence = graph.absence_factor(frame.filter(in_period), as_of_ms=until_ms)
+    churned = status.filter(pl.col("status") == "churned")
+    doc = {
+        "activity_score": {
+            "members_scored": scores.height,
+            "median": float(scores["score"].median()) if scores.height else None,
+            "top": _member_rows(scores.sort(["score", "member_id"], descending=[True, False]), names, top,
+                                ["member_id", "score", "messages", "replies", "answers", "reactions"]),
+        },
+        "pyramid": {t: int((tiers["tier"] == t).sum()) for t in ("core", "active", "casual", "lurker")},
+        "activity_bands": {b: int((bands["band"] == b).sum()) for b in ("top80", "top95", "rest")},
+        "status": {s: int((status["status"] == s).sum()) for s in ("active", "lurker", "churned")},
+        "newcomers": status.filter(pl.col("first_seen_ms") >= since_ms).height,
+        "inactive": churned.filter(~pl.col("left")).height,
+        "left": churned.filter(pl.col("left")).height,
+        "churned_in_period": churned.filter(pl.col("last_message_ms") >= since_ms).height,
+        "recall": _member_rows(recall_rows, names, top, ["member_id", "usual_gap_days", "silent_days", "overdue", "reason", "reason_zh"]),
+        "recall_count": recall_rows.height,
+        "response_time": response.response_summary(responses, as_of_ms=until_ms, unanswered_limit=top),
+        "key_members": _member_rows(kols, names, top, ["member_id", "rank", "pagerank", "betweenness", "repliers", "reason", "reason_zh"]),
+        "absence_factor": {"absence_factor": absence["absence_factor"], "messages": absence["messages"],
+                           "members": [{"member_id": m, "name": names.get(m)} for m in absence["members"][:top]]},
+    }
+    try:
+        from shequn.insights import churn
+    except ImportError:  # churn risk ships separately; the rest of the document does not depend on it
+        churn = None
+    doc["churn_risk"] = None
+    if churn is not None:
+        with clock("churn_risk"):
+            risk, info = churn.churn_risk(frame, as_of_ms=until_ms, tz=tz, interactions=inter_all)
+        ranked = risk.filter(pl.col("risk").is_not_null()).sort(["risk", "member_id"], descending=[True, False])
+        doc["churn_risk"] = {**info, "at_risk": int(risk["at_risk"].sum()) if risk.height else 0,
+                             "top": _member_rows(ranked, names, top, ["member_id", "risk", "reasons"])}
+    per_group: dict[int, dict] = {}
+    if responses.height:
+        for (gid,), part in responses.group_by(["group_id"]):
+            s = response.response_summary(part, as_of_ms=until_ms, unanswered_limit=0)
+            per_group[int(gid)] = {"response_rate": s["answered_24h_share"]}
+    return doc, per_group
+
+
+def _groups(conn, community_id, group_ids, frame, tz, since_ms, until_ms, extra, present_by_group) -> list[dict]:
+    """Per group: actives, lifecycle stage, health. Each group's part of the frame is cut to the weeks
+    its metrics look at (8 weeks of lifecycle, the period plus the 28-day window before it), so 50
+    groups of a long history cost about as much as one pass over the recent events."""
+    from shequn.insights.graph import absence_factor
+
+    q = select(groups.c.id, groups.c.name, groups.c.platform, groups.c.kind).where(groups.c.community_id == community_id)
+    if group_ids is not None:
+        q = q.where(groups.c.id.in_(list(group_ids)))
+    stages = lifecycle.group_lifecycle(frame, tz, as_of_ms=until_ms)
+    start = min(since_ms - 30 * DAY_MS, until_ms - (7 * lifecycle.WEEKS + 2) * DAY_MS)
+    recent = frame.filter(pl.col("at_ms") >= start)
+    by_group = recent.partition_by("group_id", as_dict=True) if recent.height else {}
+    out = []
+    for g in conn.execute(q.order_by(groups.c.id)).all():
+        part = by_group.get((g.id,), recent.clear())
+        life = stages.get(g.id) or _empty_life(tz, until_ms)
+        absent = absence_factor(part.filter(pl.col("at_ms") >= since_ms), as_of_ms=until_ms)["absence_factor"]
+        out.append({
+            "id": g.id, "name": g.name, "platform": g.platform, "kind": g.kind,
+            "actives": actives.actives_summary(part, tz, since_ms=since_ms, until_ms=until_ms, daily=False,
+                                               present=present_by_group.get(g.id, 0)),
+            "lifecycle": life,
+            "health": lifecycle.health(part, tz, as_of_ms=until_ms, lifecycle=life,
+                                       response_rate=extra.get(g.id, {}).get("response_rate"), absence_factor=absent),
+        })
+    return out
+
+
+def _empty_life(tz: str, until_ms: int) -> dict:
+    """A group with no events at all: dead, with zero weeks."""
+    empty = [{"week_start": lifecycle.week_start(until_ms, tz, w), "messages": 0, "speakers": 0, "joins": 0, "leaves": 0}
+             for w in range(lifecycle.WEEKS)]
+    return {"stage": "dead", "reason": "no events", "recent_speakers_median": None, "earlier_speakers_median": None,
+            "trend": None, "age_weeks": 0, "weekly": empty}

@@ -1,0 +1,300 @@
+"""The ad/spam detector: named checks on the normalized message, combined into one explained verdict.
+
+Public API::
+
+    Check(name: str, spam: bool, details: str)
+    Verdict(spam: bool, score: float, checks: list[Check])       # .to_dict() -> the JSON `shequn moderation check` prints
+    Detector.default()                                           # the shipped model and known spam
+    Detector.from_store(conn)                                    # the model retrained by `shequn moderation learn`, else shipped
+    detector.check(text, *, member_context=None) -> Verdict
+    detector.check_many(texts, member_contexts=None) -> list[Verdict]   # batched: one matrix product for the classifier
+    detector.with_settings(Settings(...)) -> Detector           # threshold, extra stop words, allow-listed domains
+
+Checks, in the order they are reported (every check is always listed, fired or not, with its details):
+
+========== ===================================================================== ==================
+name       fires when                                                            evidence (log-odds)
+========== ===================================================================== ==================
+classifier the character n-gram model says spam (p >= 0.5)                       its own log-odds
+links      a URL, bare domain, t.me link or "example dot com" (not allow-listed)  +2.0 (+0.5 per extra, max +3.0)
+phones     a phone number (mobile, hotline, landline, +international)             +2.5 (+0.5 per extra, max +3.5)
+contacts   a contact handle: 加V, 薇信, vx, 微信号: id, QQ号, tg @x, 私聊 ...        +3.5 (+0.5 per extra, max +4.5)
+stop_words a phrase from the stop-word list                                       +1.5, +1.0 per extra, max +3.5
+similarity Jaccard >= 0.5 with a known spam sample (4-char shingles)              +10 x (J - 0.4), so +1.0 .. +6.0
+behaviour  a new member (first 3 messages, or joined < 24 h) posts a link/phone/handle +2.5
+========== ===================================================================== ==================
+
+**How the score combines.** Each check contributes log-odds; the classifier's log-odds (clipped to ±12) is the
+prior, and every fired check adds its evidence::
+
+    score = sigmoid(classifier_log_odds + sum(evidence of fired checks))        # 0..1
+    spam  = score >= threshold                                                  # 0.5 unless the playbook says otherwise
+
+So a link alone in a message the classifier finds clearly normal (log-odds -6) stays ham (sigmoid(-4) = 0.02), the same
+link from a brand-new member in a borderline message tips it over, and an ad the classifier has never seen but that
+carries 加V + a phone number is caught by evidence alone. The weights were set by hand (and checked with
+``bench/spam_detector.py``), not fitted, because the shared corpora mask digits and carry no member context.
+
+``member_context`` (all keys optional): ``message_number`` (this member's n-th message, 1 = first), ``seconds_since_join``
+(or ``joined_ms`` with ``at_ms``), ``is_new`` (bool). Messages longer than :data:`MAX_CHECK_CHARS` are checked on
+their first part only, and the details say so.
+"""
+
+from __future__ import annotations
+
+import gzip
+import math
+from dataclasses import dataclass, replace
+from functools import lru_cache
+from importlib import resources
+from typing import Any, NamedTuple
+
+from shequn.moderation.model import SpamModel
+from shequn.moderation.normalize import normalize
+from shequn.moderation.patterns import find_contact_handles, find_links, find_phones
+from shequn.moderation.similarity import Match, SpamIndex
+from shequn.moderation.stopwords import StopWords, default_stop_words
+
+__all__ = ["Check", "Verdict", "Settings", "Detector", "EVIDENCE", "MAX_CHECK_CHARS", "CHECK_NAMES"]
+
+#: Every check reads at most this many characters (a hostile 1 MB message costs what a 20 KB one does).
+MAX_CHECK_CHARS = 20_000
+CHECK_NAMES = ("classifier", "links", "phones", "contacts", "stop_words", "similarity", "behaviour")
+
+#: Evidence (log-odds) a fired check adds: (first hit, each further hit, cap).
+EVIDENCE: dict[str, tuple[float, float, float]] = {
+    "links": (2.0, 0.5, 3.0),
+    "phones": (2.5, 0.5, 3.5),
+    "contacts": (3.5, 0.5, 4.5),
+    "stop_words": (1.5, 1.0, 3.5),
+    "behaviour": (2.5, 0.0, 2.5),
+}
+SIMILARITY_MIN = 0.5
+SIMILARITY_SLOPE, SIMILARITY_BASE = 10.0, 0.4
+CLASSIFIER_CLIP = 12.0
+NEW_MEMBER_MESSAGES = 3
+NEW_MEMBER_SECONDS = 24 * 3600
+
+
+class Check(NamedTuple):
+    """One named check: did it find spam evidence, and what exactly (quoted, so a member can be told why).
+    (A NamedTuple rather than a frozen dataclass: seven are made per message, and this is 5x cheaper to build.)"""
+
+    name: str
+    spam: bool
+    details: str
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"name": self.name, "spam": self.spam, "details": self.details}
+
+
+@dataclass(frozen=True)
+class Verdict:
+    spam: bool
+    score: float
+    checks: list[Check]
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"spam": self.spam, "score": self.score, "checks": [c.to_dict() for c in self.checks]}
+
+    @property
+    def fired(self) -> list[Check]:
+        return [c for c in self.checks if c.spam]
+
+
+@dataclass(frozen=True)
+class Settings:
+    """What a playbook may change: the spam threshold, extra stop words, domains that are never evidence."""
+
+    threshold: float = 0.5
+    stop_words: tuple[str, ...] = ()
+    allow_domains: tuple[str, ...] = ()
+
+    def __post_init__(self) -> None:
+        if not 0.0 < self.threshold <= 1.0:
+            raise ValueError(f"threshold must be in (0, 1], got {self.threshold}")
+
+
+def _sigmoid(z: float) -> float:
+    if z >= 0:
+        return 1.0 / (1.0 + math.exp(-z))
+    e = math.exp(z)
+    return e / (1.0 + e)
+
+
+def _evidence(name: str, hits: int) -> float:
+    first, more, cap = EVIDENCE[name]
+    return min(cap, first + more * (hits - 1)) if hits else 0.0
+
+
+def _quote(items: list[str], limit: int = 3, width: int = 60) -> str:
+    shown = ", ".join(repr(x[:width]) for x in items[:limit])
+    return shown + (f" and {len(items) - limit} more" if len(items) > limit else "")
+
+
+def _host(link: str) -> str:
+    s = link.split("://", 1)[-1]
+    for sep in "/?#":
+        s = s.split(sep, 1)[0]
+    return s.removeprefix("www.")
+
+
+def _is_new(ctx: dict[str, Any]) -> tuple[bool, str]:
+    if ctx.get("is_new"):
+        return True, "a new member"
+    n = ctx.get("message_number")
+    if isinstance(n, int) and 0 < n <= NEW_MEMBER_MESSAGES:
+        return True, f"message {n} of a new member"
+    secs = ctx.get("seconds_since_join")
+    if secs is None and ctx.get("joined_ms") is not None and ctx.get("at_ms") is not None:
+        secs = (ctx["at_ms"] - ctx["joined_ms"]) / 1000
+    if isinstance(secs, (int, float)) and 0 <= secs < NEW_MEMBER_SECONDS:
+        return True, f"a member who joined {secs / 3600:.1f} h ago"
+    what = f"message {n} of this member" if isinstance(n, int) else "not a new member"
+    return False, what
+
+
+class Detector:
+    """Immutable: a model, the known spam and settings. Build once (``default``/``from_store``) and share."""
+
+    def __init__(self, model: SpamModel, known_spam: SpamIndex, settings: Settings | None = None,
+                 stop_words: StopWords | None = None):
+        self.model = model
+        self.known_spam = known_spam
+        self.settings = settings or Settings()
+        base = stop_words or default_stop_words()
+        self.stop_words = base.extended(self.settings.stop_words)
+        self._allow = tuple(d.lower().removeprefix("www.") for d in self.settings.allow_domains)
+
+    # --- construction ------------------------------------------------------------------------------------------
+    @classmethod
+    def default(cls) -> Detector:
+        """The shipped model (``data/model.npz``) with the shipped corpus's spam as known spam."""
+        return _shipped()
+
+    @classmethod
+    def from_store(cls, conn) -> Detector:
+        """The newest model ``shequn moderation learn`` stored (else the shipped one), with the operator's marked spam
+        added to the known spam. ``conn`` is a SQLAlchemy Connection or Engine."""
+        from shequn.moderation.learning import load_store
+
+        model, operator_spam = load_store(conn)
+        shipped = _shipped()
+        if model is None and not operator_spam:
+            return shipped
+        index = SpamIndex(shipped.known_spam.samples)
+        for t in operator_spam:
+            index.add(normalize(t))
+        return cls(model or shipped.model, index, shipped.settings)
+
+    def with_settings(self, settings: Settings) -> Detector:
+        return Detector(self.model, self.known_spam, settings)
+
+    def configure(self, **changes: Any) -> Detector:
+        return self.with_settings(replace(self.settings, **changes))
+
+    # --- checking ---------------------------------------------------------------------------------------------
+    def check(self, text: str, *, member_context: dict[str, Any] | None = None) -> Verdict:
+        return self.check_many([text], [member_context])[0]
+
+    def check_many(self, texts: list[str], member_contexts: list[dict[str, Any] | None] | None = None) -> list[Verdict]:
+        """Verdicts for many messages; the classifier scores them in one batch (this is what throughput is measured on)."""
+        texts = list(texts)
+        contexts = member_contexts or [None] * len(texts)
+        if len(contexts) != len(texts):
+            raise ValueError(f"{len(texts)} texts but {len(contexts)} member contexts")
+        cut = [t if len(t) <= MAX_CHECK_CHARS else t[:MAX_CHECK_CHARS] for t in texts]
+        normalized = [normalize(t) for t in cut]
+        log_odds = self.model.log_odds(normalized).tolist()
+        similar = self.known_spam.nearest_many(normalized, quote_from=SIMILARITY_MIN)
+        flagged = [i for i, lo in enumerate(log_odds) if lo >= 0.0]
+        tops: dict[int, list[tuple[str, float]]] = dict(zip(flagged, self.model.top_ngrams_many([normalized[i] for i in flagged]),
+                                                            strict=True))
+        return [self._verdict(texts[i], normalized[i], log_odds[i], similar[i], contexts[i], tops.get(i))
+                for i in range(len(texts))]
+
+    def _verdict(self, original: str, norm: str, log_odds: float, match: Match | None,
+                 ctx: dict[str, Any] | None, top: list[tuple[str, float]] | None = None) -> Verdict:
+        checks: list[Check] = []
+        z = max(-CLASSIFIER_CLIP, min(CLASSIFIER_CLIP, log_odds))
+
+        p = _sigmoid(log_odds)
+        if p >= 0.5:
+            why = f"; strongest n-grams {_quote([g for g, _ in top])}" if top else ""
+            checks.append(Check("classifier", True, f"p(spam)={p:.3f} (log-odds {log_odds:+.2f}){why}"))
+        else:
+            checks.append(Check("classifier", False, f"p(spam)={p:.3f} (log-odds {log_odds:+.2f})"))
+
+        links = find_links(norm, normalized=True)
+        if self._allow and links:
+            allowed = [u for u in links if any(_host(u) == d or _host(u).endswith("." + d) for d in self._allow)]
+            links = [u for u in links if u not in allowed]
+        else:
+            allowed = []
+        phones = find_phones(norm, normalized=True)
+        handles = find_contact_handles(norm, normalized=True)
+        stops = self.stop_words.find(norm)
+
+        for name, hits, what in (("links", links, "link"), ("phones", phones, "phone number"),
+                                 ("contacts", handles, "contact handle"), ("stop_words", stops, "stop word")):
+            if hits:
+                ev = _evidence(name, len(hits))
+                z += ev
+                checks.append(Check(name, True, f"{len(hits)} {what}{'s' if len(hits) > 1 else ''}: {_quote(hits)} (+{ev:.1f})"))
+            else:
+                extra = f" (allow-listed: {_quote(allowed)})" if name == "links" and allowed else ""
+                checks.append(Check(name, False, f"no {what}{extra}"))
+
+        if match is not None and match.jaccard >= SIMILARITY_MIN:
+            ev = SIMILARITY_SLOPE * (match.jaccard - SIMILARITY_BASE)
+            z += ev
+            checks.append(Check("similarity", True, f"Jaccard {match.jaccard:.2f} with known spam {match.sample[:60]!r} (+{ev:.1f})"))
+        elif match is not None:
+            checks.append(Check("similarity", False, f"closest known spam: Jaccard {match.jaccard:.2f}"))
+        else:
+            checks.append(Check("similarity", False, f"no similar known spam ({len(self.known_spam)} known)"))
+
+        checks.append(self._behaviour(ctx, links, phones, handles))
+        if checks[-1].spam:
+            z += EVIDENCE["behaviour"][0]
+
+        if len(original) > MAX_CHECK_CHARS:
+            checks[0] = checks[0]._replace(details=checks[0].details + f"; message is {len(original):,} characters, "
+                                                                       f"the first {MAX_CHECK_CHARS:,} were checked")
+        score = round(_sigmoid(z), 4)
+        return Verdict(score >= self.settings.threshold, score, checks)
+
+    @staticmethod
+    def _behaviour(ctx, links, phones, handles) -> Check:
+        if not ctx:
+            return Check("behaviour", False, "no member context")
+        new, who = _is_new(ctx)
+        carried = [w for w, hits in (("a link", links), ("a phone number", phones), ("a contact handle", handles)) if hits]
+        if new and carried:
+            return Check("behaviour", True, f"{who} posts {' and '.join(carried)} (+{EVIDENCE['behaviour'][0]:.1f})")
+        return Check("behaviour", False, who if not new else f"{who}, no link, phone or handle")
+
+
+# --- the shipped model ---------------------------------------------------------------------------------------------
+def shipped_model_bytes() -> bytes:
+    return resources.files("shequn.moderation").joinpath("data/model.npz").read_bytes()
+
+
+def shipped_corpus() -> list[tuple[str, bool]]:
+    """The normalized, de-duplicated training corpus shipped with the package (``data/corpus.tsv.gz``): retraining
+    with operator samples starts from it, and its spam is the default known spam."""
+    raw = resources.files("shequn.moderation").joinpath("data/corpus.tsv.gz").read_bytes()
+    out = []
+    for line in gzip.decompress(raw).decode("utf-8").splitlines():
+        label, _, text = line.partition("\t")
+        if label in ("spam", "ham"):
+            out.append((text.replace("\\n", "\n").replace("\\t", "\t"), label == "spam"))
+    return out
+
+
+@lru_cache(maxsize=1)
+def _shipped() -> Detector:
+    model = SpamModel.from_bytes(shipped_model_bytes())
+    index = SpamIndex([t for t, spam in shipped_corpus() if spam])
+    return Detector(model, index)
+

@@ -1,0 +1,142 @@
+"""The fast import paths must store exactly what the plain path stores.
+
+- parsing in a second process (``importers.parsing``) vs in-process;
+- a big first import without secondary indexes or per-row foreign-key checks (``store.bulk``),
+  and the indexes coming back even if the process died in between;
+- identities created in bulk (ids computed from the table's maximum) point at the right accounts.
+"""
+
+from __future__ import annotations
+
+import re
+
+import pytest
+from support import FIXTURES, shared_data
+from sqlalchemy import select
+
+import shequn.store.bulk as bulk
+from shequn.importers.base import Importer
+from shequn.importers.registry import get_importer
+from shequn.importers.runner import run_import
+from shequn.store.bulk import restore_event_indexes
+from shequn.store.db import open_engine
+from shequn.store.tables import events, identities
+
+IRC = get_importer("irc")
+NICK_LINE = re.compile(r"^\[\d\d:\d\d\] <([^>]*)>")
+
+
+def stored(engine) -> list[tuple]:
+    with engine.connect() as conn:
+        rows = conn.execute(
+            select(events.c.platform_id, events.c.kind, events.c.at_ms, identities.c.external_id, events.c.text, events.c.payload)
+            .join(identities, identities.c.id == events.c.identity_id, isouter=True)
+            .order_by(events.c.id)
+        )
+        return [tuple(r) for r in rows]
+
+
+def test_parallel_parse_stores_the_same_as_in_process(db_url, tmp_path):
+    dev = shared_data("chat", "ubuntu-irc", "dev")
+    fixtures = [FIXTURES / "irc" / "2024-03-09.demo.txt", FIXTURES / "irc" / "2024-03-11.latin1.txt"]
+    plain = open_engine(f"sqlite:///{tmp_path / 'plain.db'}")
+    fast = open_engine(db_url)
+    a = run_import(plain, IRC, [dev, *fixtures], community="u", group="#ubuntu", parallel=False)
+    b = run_import(fast, IRC, [dev, *fixtures], community="u", group="#ubuntu", parallel=True)
+    assert (b.added, b.duplicates, b.rejected, b.reject_reasons) == (a.added, a.duplicates, a.rejected, a.reject_reasons)
+    assert a.added > 10_000
+    # same rows in the same order (ids follow the files, which matters for same-minute IRC lines)
+    assert stored(fast) == stored(plain)
+    again = run_import(fast, IRC, [dev], community="u", group="#ubuntu", parallel=True)
+    assert again.added == 0 and again.duplicates > 10_000
+
+
+def test_rejects_and_unreadable_files_come_back_from_the_parser_process(sqlite_engine, tmp_path):
+    bad = tmp_path / "2024-01-01.bad.txt"
+    bad.write_bytes(b"[10:00] <ann> hello\n[99:99] <bob> impossible\nnot irc at all\n[10:01] <ann> bye\n")
+    summary = run_import(sqlite_engine, IRC, [bad, tmp_path / "2024-01-01.bad.txt"], community="c", group="#g", parallel=True)
+    assert summary.added == 2 and summary.duplicates == 2
+    assert summary.reject_reasons == {"impossible clock time 99:99": 2, "not an IRC log line": 2}
+
+
+def _exploding_read(source, opts):
+    yield from IRC.read(source, opts)
+    raise ZeroDivisionError("a bug in an importer")
+
+
+def test_a_crash_in_the_parser_process_is_reported_not_hidden(sqlite_engine):
+    broken = Importer("broken", "test", ("*.txt",), "utc", _exploding_read)
+    with pytest.raises(RuntimeError, match="(?s)parser process failed.*ZeroDivisionError: a bug in an importer"):
+        run_import(sqlite_engine, broken, [FIXTURES / "irc" / "2024-03-09.demo.txt"], community="c", parallel=True)
+
+
+def test_bulk_first_import_drops_and_restores_indexes(tmp_path, monkeypatch):
+    monkeypatch.setattr(bulk, "MIN_ROWS", 1)  # make the fixture "big"
+    engine = open_engine(f"sqlite:///{tmp_path / 'bulk.db'}")
+    seen = {}
+    real = bulk.deferred_event_indexes
+
+    def spy(conn, *, expected_rows):
+        cm = real(conn, expected_rows=expected_rows)
+
+        class Wrapped:
+            def __enter__(self):
+                seen["bulk"] = cm.__enter__()
+                seen["indexes_during"] = _event_indexes(conn)
+                seen["fk_during"] = conn.exec_driver_sql("PRAGMA foreign_keys").scalar()
+                return seen["bulk"]
+
+            def __exit__(self, *exc):
+                return cm.__exit__(*exc)
+
+        return Wrapped()
+
+    monkeypatch.setattr("shequn.importers.runner.deferred_event_indexes", spy)
+    demo = FIXTURES / "irc" / "2024-03-09.demo.txt"
+    summary = run_import(engine, IRC, [demo], community="c", group="#g")
+    assert seen == {"bulk": True, "indexes_during": set(), "fk_during": 0}
+    with engine.connect() as conn:
+        assert _event_indexes(conn) == {ix.name for ix in events.indexes}
+        assert conn.exec_driver_sql("PRAGMA foreign_keys").scalar() == 1
+    assert summary.added == 12
+    # a second import is now small next to the table: indexes stay
+    seen.clear()
+    assert run_import(engine, IRC, [demo], community="c", group="#g").duplicates == 12
+    assert seen["bulk"] is False and seen["indexes_during"] == {ix.name for ix in events.indexes}
+
+
+def test_indexes_left_out_by_a_killed_import_come_back_on_open(tmp_path):
+    url = f"sqlite:///{tmp_path / 'killed.db'}"
+    engine = open_engine(url)
+    with engine.begin() as conn:
+        for index in events.indexes:
+            index.drop(conn)  # what a bulk import killed before its end leaves behind
+        assert _event_indexes(conn) == set()
+    engine.dispose()
+    with open_engine(url).connect() as conn:
+        assert _event_indexes(conn) == {ix.name for ix in events.indexes}
+        assert restore_event_indexes(conn) == 0
+
+
+def test_bulk_created_identities_point_at_the_right_accounts(db_url):
+    """Every message's identity is the nick written on its own line (checked against the raw files)."""
+    dev = shared_data("chat", "ubuntu-irc", "dev")
+    engine = open_engine(db_url)
+    run_import(engine, IRC, [dev], community="u", group="#ubuntu", batch_size=500)
+    expected = {}
+    for f in sorted(dev.glob("*.raw.txt")):
+        stem = f.name.rsplit(".", 1)[0]
+        for n, line in enumerate(f.read_text(encoding="utf-8", errors="replace").splitlines()):
+            if m := NICK_LINE.match(line):
+                expected[f"{stem}:{n}"] = m.group(1)
+    got = {pid: who for pid, kind, _at, who, _text, _payload in stored(engine) if kind == "message"}
+    assert got == expected and len(got) > 10_000
+
+
+def _event_indexes(conn) -> set[str]:
+    if conn.dialect.name == "sqlite":
+        names = conn.exec_driver_sql("SELECT name FROM sqlite_master WHERE type = 'index' AND tbl_name = 'events'").scalars()
+    else:
+        names = conn.exec_driver_sql("SELECT indexname FROM pg_indexes WHERE tablename = 'events' AND schemaname = current_schema()").scalars()
+    return {n for n in names if n in {ix.name for ix in events.indexes}}
+
