@@ -81,3 +81,24 @@ def test_cli_example_round_trips(sqlite_cli, tmp_path):
     out = tmp_path / "pb.yaml"
     out.write_text(sqlite_cli("playbook", "example").stdout, encoding="utf-8")
     assert load_playbook(out).community == "开源学习营"
+
+
+def test_docs_and_example_name_every_module_the_engine_accepts():
+    """docs/playbook.md lists every playbook module (in English and Chinese), each linked to its docs, and the
+    example playbook enables every one: a new module cannot be left out of either."""
+    import re
+    from pathlib import Path
+
+    from shequn.engine.registry import available_modules
+
+    docs = Path(__file__).resolve().parents[1] / "docs"
+    text = (docs / "playbook.md").read_text(encoding="utf-8")
+    english, chinese = text.split("## 中文", 1)
+    keys = set(available_modules())
+    for part in (english, chinese):
+        rows = dict(re.findall(r"^\| `(\w+)` \|.*\| (.+) \|$", part, re.M))
+        assert set(rows) == keys, (set(rows) ^ keys)
+        for link in re.findall(r"\]\((\w+\.md)", "".join(rows.values())):
+            assert (docs / link).is_file(), link
+    assert "later releases" not in text
+    assert set(load_playbook(EXAMPLES / "community.yaml").modules) == keys

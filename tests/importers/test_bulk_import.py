@@ -140,3 +140,36 @@ def _event_indexes(conn) -> set[str]:
         names = conn.exec_driver_sql("SELECT indexname FROM pg_indexes WHERE tablename = 'events' AND schemaname = current_schema()").scalars()
     return {n for n in names if n in {ix.name for ix in events.indexes}}
 
+
+
+def test_writer_multi_row_inserts_keep_order_nulls_and_first_copy(db_url):
+    """Rows go to SQLite many per statement, with constant ids inlined and NULLs as 0: what is stored must
+    be exactly what the rows say, in order, the first of two copies winning, on both databases."""
+    from shequn.store.directory import GroupDirectory, ensure_community
+    from shequn.store.event_writer import ROWS_PER_INSERT, EventWriter
+    from shequn.store.members import IdentityResolver
+
+    n = ROWS_PER_INSERT * 3 + 7  # whole multi-row statements and a few single rows
+    rows = []
+    for i in range(n):
+        group = "g1" if i < n // 2 else "g2"
+        author = None if i % 11 == 0 else f"nick{i % 5}"
+        reply = f"p{i - 1}" if i % 7 == 3 else None  # runs with and without a reply_to column
+        payload = '{"to":"x"}' if i % 3 == 0 else None
+        text = None if i % 13 == 0 else ("" if i % 17 == 0 else f"text {i}")
+        rows.append(("irc", group, group, author, author, False, "message" if author else "system", 1_700_000_000_000 + i, f"p{i}", reply, text, payload))
+    dup = rows[ROWS_PER_INSERT + 5]
+    rows.insert(ROWS_PER_INSERT + 20, dup[:10] + ("second copy", None))  # same group + id inside one statement
+    engine = open_engine(db_url)
+    with engine.connect() as conn:
+        cid = ensure_community(conn, "w")
+        counts = EventWriter(conn, cid, GroupDirectory(conn, cid), IdentityResolver(conn, cid)).write_rows(rows)
+        conn.commit()
+        got = conn.execute(
+            select(events.c.platform_id, events.c.kind, events.c.at_ms, identities.c.external_id, events.c.reply_to, events.c.text, events.c.payload)
+            .join(identities, identities.c.id == events.c.identity_id, isouter=True)
+            .order_by(events.c.id)
+        ).all()
+    assert (counts.added, counts.duplicates) == (n, 1)
+    want = [(r[8], r[6], r[7], r[3], r[9], r[10], {"to": "x"} if r[11] else None) for r in rows if r[10] != "second copy"]
+    assert [tuple(g) for g in got] == want

@@ -15,6 +15,7 @@ from shequn.importers.irc import IMPORTER, sniff
 DEMO = FIXTURES / "irc" / "2024-03-09.demo.txt"
 LIMNORIA = FIXTURES / "irc" / "limnoria-demo.log"
 LATIN1 = FIXTURES / "irc" / "2024-03-11.latin1.txt"
+SHAPES = FIXTURES / "irc" / "2024-03-12.shapes.txt"  # every '===' shape of the ubuntu-irc data, and more
 UTC = ZoneInfo("UTC")
 
 
@@ -49,6 +50,80 @@ def test_irssi_day_file_kinds_ids_and_midnight():
         ("line 12", "not an IRC log line"),
         ("line 13", "impossible clock time 25:99"),
     ]
+
+
+def test_every_system_line_shape_is_classified():
+    events, rejects = read(SHAPES, group="#demo")
+    assert rejects == []
+    got = [(e.kind.value, e.author.external_id if e.author else None) for e in events]
+    assert got == [
+        ("join", "zcat[1] "),  # nick as its '<zcat[1] >' lines write it (this export adds a space after ']')
+        ("join", "[JAPS] ph1L"),
+        ("join", "smart"),  # the user@host part itself holds brackets
+        ("message", "zcat[1] "),
+        ("emote", "zcat[1] "),  # the longest nick already seen in the file, not just the first word
+        ("emote", "[JAPS] ph1L"),
+        ("system", "Seveas"),  # '..[topic/#demo:Seveas] : ...' is a topic change, not Seveas acting
+        ("system", "ubuntu"),  # '... changed the topic of #demo to: ...'
+        ("system", None),  # 'Topic for #demo: ...'
+        ("system", None),  # 'Topic set by ...'
+        ("system", None),  # mode change
+        ("system", None),  # a ban mask that mentions 'topic' is still a mode change
+        ("system", None),  # netjoined
+        ("system", None),  # netsplit
+        ("emote", "michael__"),  # '/me reads the topic' is a person acting
+        ("emote", "beej_"),  # an away message is a /me the client sent
+        ("kick", "ubuntu_"),
+        ("rename", "bob[1] "),
+        ("leave", "mvo"),
+        ("leave", "Garyu"),
+        ("leave", "N}{N[] O"),
+        ("leave", "erin"),
+        ("leave", "dave"),
+        ("emote", "[Saint]"),  # '[10:01]  * nick acts' (irssi pads actions with a space)
+        ("system", None),  # '-nick:#chan- text' is a notice
+        ("message", "camerong"),
+        ("system", None),  # a bare '===' names nobody
+    ]
+    by_line = {int(e.platform_id.rsplit(":", 1)[1]): e for e in events}
+    assert by_line[4].text == "plays video under compiz!" and by_line[5].text == "waves"
+    assert by_line[6].text == "Happy Dapper Day Everyone! ## Release Parties!"
+    assert by_line[6].payload == {"notice": "topic", "channel": "#demo", "by": "Seveas"}
+    assert by_line[7].payload == {"notice": "topic", "channel": "#demo", "by": "ubuntu"}
+    assert by_line[7].text == "Official support channel | be patient"
+    assert by_line[8].payload == {"notice": "topic", "channel": "#demo"} and by_line[8].text == "Official support channel"
+    assert by_line[10].payload == {"notice": "mode", "channel": "#demo", "mode": "+o Seveas", "by": "ChanServ"}
+    assert by_line[12].payload == {"notice": "server"}
+    assert by_line[16].payload == {"channel": "#demo", "by": "Amaranth", "reason": "flood"}
+    assert by_line[17].payload == {"old": "bob[1] ", "new": "camerong"}
+    assert by_line[18].payload == {"how": "part", "channel": "#demo", "reason": "Ex-Chat"}
+    assert by_line[19].payload["reason"] is None and by_line[20].payload["reason"] == "Ubuntu"
+    assert by_line[21].payload == {"how": "quit", "reason": "Ping timeout"}
+    assert by_line[22].payload == {"how": "quit", "reason": "Quit: bye"}
+    assert by_line[23].text == "sometimes wonders"
+    assert by_line[24].payload == {"notice_from": "spammer", "channel": "#demo"} and by_line[24].text == "buy now"
+    # the '===' lines before the first clock take its time
+    assert by_line[0].at == by_line[3].at == datetime(2024, 3, 12, 10, 0, tzinfo=UTC)
+
+
+def test_system_lines_are_not_chat_in_stats(cli):
+    summary = cli.json("import", "irc", str(SHAPES), "--community", "s", "--group", "#demo", "--json")
+    assert (summary["added"], summary["rejected"]) == (27, 0)
+    (comm,) = cli.json("stats", "--json")["communities"]
+    # chat: only the two '<nick>' lines; topic, mode and server lines and /me actions are not messages
+    assert (comm["messages"], comm["speakers"]) == (2, 2)
+    assert (comm["joins"], comm["leaves"]) == (3, 6)  # 5 parts/quits + 1 kick
+    # everyone named as an actor: 3 joiners, 2 topic setters, 4 other /me actors, the kicked one, the renamer,
+    # 5 leavers and the new nick that spoke; ChanServ (mode) and notice senders are not members
+    assert comm["members"] == 16
+
+
+def test_hostile_system_lines_stay_cheap(tmp_path):
+    f = tmp_path / "2024-01-01.hostile.txt"
+    body = "[" * 50_000 + " has joined #x" + "]" * 50_000
+    f.write_text(f"[10:00] <a> hi\n=== {body}\n=== a {'x ' * 50_000}has left #x\n", encoding="utf-8")
+    events, rejects = read(f)
+    assert rejects == [] and [e.kind for e in events] == [EventKind.MESSAGE, EventKind.EMOTE, EventKind.EMOTE]
 
 
 def test_limnoria_format():

@@ -92,6 +92,12 @@ def test_check_with_a_playbook(cli, tmp_path):
     result = cli("moderation", "check", "--shipped", "--playbook", str(pb), "-", input="今天天气不错\n")
     (v,) = verdicts(result.stdout)
     assert v["spam"] is False
+    assert "no spam/moderation settings" not in result.stderr  # the example's rules.spam section is read
+    # 0.5 <= score < 0.7: spam by default, not under the example's threshold of 0.7
+    link = "新人报到 文档见 https://example.org/docs\n"
+    (default,) = verdicts(cli("moderation", "check", "--shipped", "-", input=link).stdout)
+    (tuned,) = verdicts(cli("moderation", "check", "--shipped", "--playbook", str(pb), "-", input=link).stdout)
+    assert default["spam"] is True and tuned["spam"] is False and tuned["score"] == default["score"]
     bad = tmp_path / "bad.yaml"
     bad.write_text("community: x\nnot_a_module: {}\n", encoding="utf-8")
     result = cli("moderation", "check", "--shipped", "--playbook", str(bad), "-", input="hi\n", ok=False)

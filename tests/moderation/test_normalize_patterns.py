@@ -19,6 +19,7 @@ ZWSP, ZWJ, BOM, SHY = "\u200b", "\u200d", "\ufeff", "\u00ad"
         (f"微{ZWSP}信{ZWJ}号{BOM}", "微信号"),  # zero-width characters
         ("v x", "vx"),
         ("w e i x i n: lily", "weixin: lily"),  # spaced letters, a colon after the last one
+        ("Ｖ\u3000Ｘ：ａｂｃ１２３", "vx:abc123"),  # spaced full-width letters, a full-width colon with no space after
         ("加 V 信", "加v信"),
         ("ⓥⓧ 𝐯𝐱", "vx vx"),  # circled and mathematical letters
         ("ṽẍ", "vx"),  # combining marks

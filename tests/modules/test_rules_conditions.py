@@ -132,3 +132,14 @@ def test_spam_score_from_the_built_in_detector(make_run):
     assert "contacts" in a.reason and "phones" in a.reason
     assert run.send("今天的作业我交了，老师辛苦了") == []
     assert run.send(None, payload={"media": "image"}) == []  # nothing to score
+
+
+def test_the_spam_section_tunes_the_detector_behind_spam_score(make_run):
+    group_buy, docs = "团购接龙，今晚八点截止，要的抓紧", "文档在 https://docs.python.org/3/library/re.html 可以看看"
+    plain = make_run(rule("{spam_score: 0.5}"))
+    assert plain.send(group_buy) == []
+    assert "links" in plain.send(docs, member=2)[0].reason  # a newcomer's first message with a link
+    tuned = make_run(rule("{spam_score: 0.5}", extra="  spam: {stop_words: [团购接龙], allow_domains: [python.org]}\n"))
+    [a] = tuned.send(group_buy)
+    assert "stop_words" in a.reason
+    assert tuned.send(docs, member=2) == []  # python.org links are no evidence here

@@ -19,6 +19,7 @@ CAUGHT = [
     ("vx: abc12345", "contact handle"),
     ("ＶＸ：ａｂｃ１２３４５", "contact handle"),  # full-width letters and digits
     ("加 v x 私聊", "contact handle"),  # spaced letters
+    ("Ｖ\u3000Ｘ：abc12345", "contact handle"),  # spaced full-width letters (ideographic space), full-width colon
     ("加微\u200b信 abc123", "contact handle"),  # zero-width space inside the word
     ("薇信號 abc123", "contact handle"),  # traditional characters
     ("ԝеіхіn: abc123", "contact handle"),  # Cyrillic/Latin homoglyphs

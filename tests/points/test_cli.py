@@ -92,3 +92,45 @@ def test_points_cli_end_to_end(cli, tmp_path):
     # the backtest replays the events (not the operator's adjustment); members without actions are listed too
     assert {n: (m["points"], m["level"]) for n, m in by_name.items()} == {"ANN": (13, 1), "BOB": (7, 0), "CY": (2, 0), "[/]EVIL": (2, 0)}
     assert by_name["CY"]["actions"] == {}
+
+
+def test_points_history_and_adjust_take_names(cli, tmp_path):
+    """MEMBER is a member id, an account or a display name; a shared name is an error listing the candidates."""
+    rows = [
+        {"id": "e1", "at": "2024-05-01T10:00:00+08:00", "kind": "message", "member": "u1", "member_name": "小明", "text": "早", "group": "g1"},
+        {"id": "e2", "at": "2024-05-01T10:01:00+08:00", "kind": "message", "member": "u2", "member_name": "小明", "text": "早", "group": "g1"},
+        {"id": "e3", "at": "2024-05-01T10:02:00+08:00", "kind": "message", "member": "bob", "member_name": "Bob [/]", "text": "hi", "group": "g1"},
+    ]
+    pb = tmp_path / "pb.yaml"
+    pb.write_text(PLAYBOOK, encoding="utf-8")
+    (tmp_path / "a.jsonl").write_text(_lines(rows), encoding="utf-8")
+    cli("receive", pb, tmp_path / "a.jsonl")
+    bob = cli.json("members", "show", "bob", "-c", "读书会", "--json")["id"]
+    u1 = cli.json("members", "show", "u1", "-c", "读书会", "--json")["id"]
+    u2 = cli.json("members", "show", "u2", "-c", "读书会", "--json")["id"]
+
+    out = cli("points", "adjust", "Bob [/]", "5", "--reason", "thanks").output  # by display name (markup-looking: data)
+    assert f"+5 points for member {bob} Bob [/]" in out and "balance 7" in out
+    assert cli.json("points", "history", "bob", "--json")["balance"] == 7  # by account
+    assert cli.json("points", "history", str(bob), "-c", "读书会", "--json")["member"] == bob  # by id
+    assert cli.json("points", "history", "u1", "--community", "读书会", "--json")["member"] == u1
+
+    shared = cli("points", "history", "小明", ok=False)
+    assert shared.exit_code == 1
+    flat = " ".join(shared.output.split())
+    assert "小明 matches 2 members" in flat and f"{u1} 小明 (" in flat and f"{u2} 小明 (" in flat and "give the member id" in flat
+    assert "matches 2 members" in cli("points", "adjust", "小明", "1", "--reason", "x", ok=False).output
+    assert cli.json("points", "history", str(u2), "--json")["balance"] == 2  # nothing was booked by the refused adjust
+    assert "no member named nobody" in cli("points", "history", "nobody", ok=False).output
+    assert "no community named 'nowhere'" in cli("points", "history", "bob", "-c", "nowhere", ok=False).output
+
+    # a second community with its own bob: a name needs --community, a member id does not
+    other = tmp_path / "pb2.yaml"
+    other.write_text(PLAYBOOK.replace("读书会", "跑步群"), encoding="utf-8")
+    (tmp_path / "b.jsonl").write_text(_lines([{**rows[2], "id": "f1"}]), encoding="utf-8")
+    cli("receive", other, tmp_path / "b.jsonl")
+    assert "several communities" in cli("points", "history", "bob", ok=False).output
+    bob2 = cli.json("points", "history", "bob", "-c", "跑步群", "--json")
+    assert bob2["member"] != bob and bob2["balance"] == 2
+    assert cli.json("points", "history", str(bob), "--json")["balance"] == 7
+    assert "no member with id" in cli("points", "history", str(bob), "-c", "跑步群", ok=False).output

@@ -46,6 +46,22 @@ def test_contract_daily_cap_is_per_local_day(engine):
     assert fields["ann"]["points"] == 22
 
 
+def test_contract_cooldown_crosses_midnight_and_refused_messages_do_not_restart_it(engine):
+    f = Feed()
+    for n in range(22):  # May 1st from 22:00 UTC, two minutes apart: 20 awarded, then the cap
+        f.add("ann", hours=22, minutes=2 * n)
+    f.add("ann", hours=23, minutes=59, seconds=50)  # capped: refused, so the cooldown still counts from 22:38
+    f.add("ann", hours=24, seconds=10)  # May 2nd, 20 s after a refused message, 82 min after the last award: +1
+    f.add("ann", hours=24, seconds=50)  # 40 s after that award: refused
+    f.add("bob", hours=23, minutes=59, seconds=40)  # +1
+    f.add("bob", hours=24, seconds=20)  # a new day, but only 40 s after bob's last award: refused
+    f.add("bob", hours=24, seconds=40)  # exactly 60 s: +1 (the cap is per day, the cooldown is not)
+    balances, _ = live_points(engine, CONTRACT, f.events)
+    assert balances == {"ann": 21, "bob": 2}
+    fields, _ = backtest_fields(engine, CONTRACT)
+    assert {n: v["points"] for n, v in fields.items()} == balances
+
+
 def test_contract_backtest_equals_live_and_replays_award_nothing_twice(engine):
     f = Feed()
     for n in range(40):

@@ -9,6 +9,8 @@ import typer
 from shequn.cli.context import console, fail, print_json, state
 from shequn.cli.members_list import list_members
 from shequn.cli.points_cmd import show_member_points
+from shequn.cli.who import community_of
+from shequn.mall.who import safe_text
 from shequn.points.leaderboard import points_overview
 from shequn.store.directory import ensure_community
 from shequn.store.members import MemberError, add_tag, remove_tag, find_members, member_overview, merge_members, split_identity
@@ -40,14 +42,14 @@ def show(
 ) -> None:
     """Show a member: identities, roles, tags and what they did."""
     with state(ctx).engine().connect() as conn:
-        try:
-            docs = [member_overview(conn, int(who))] if who.isdigit() else find_members(conn, ensure_community(conn, community), who)
-        except MemberError as exc:
-            raise fail(str(exc)) from None
+        # the resolution every command uses (store.members.resolve_member), except that a name several
+        # members share shows all of them: this is where an operator goes to find the right id
+        by_id = community_of(conn, who)
+        docs = [member_overview(conn, int(who))] if by_id is not None else find_members(conn, ensure_community(conn, community), who.strip())
         for d in docs:  # points: balance, level, badges, history with reasons
             d["points"] = points_overview(conn, d["id"])
     if not docs:
-        raise fail(f"no member named {who!r} in community {community!r}")
+        raise fail(f"no member named {safe_text(repr(who))} in community {safe_text(repr(community))}")
     if as_json:
         print_json(docs if len(docs) > 1 else docs[0])
         return

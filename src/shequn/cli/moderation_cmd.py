@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 import sys
 from pathlib import Path
-from typing import Annotated, Any, Optional
+from typing import Annotated, Optional
 
 import typer
 
@@ -20,7 +20,7 @@ BATCH = 2_000  # messages scored per batch: the classifier is vectorized over a 
 
 
 def playbook_settings(path: Path):
-    """Detector settings from a playbook: the rules module's ``spam`` (or ``moderation``) section, if it has one."""
+    """Detector settings from a playbook: the rules module's ``spam`` section, if it has one."""
     from shequn.engine.registry import ModuleLoadError
     from shequn.moderation.detector import Settings
     from shequn.playbook.errors import PlaybookError
@@ -34,22 +34,11 @@ def playbook_settings(path: Path):
         raise typer.Exit(1) from None
     except ModuleLoadError as exc:
         raise fail(str(exc)) from None
-    section: Any = None
-    for module in pb.modules.values():
-        for key in ("spam", "moderation"):
-            section = section or getattr(module, key, None)
-    section = section or pb.modules.get("moderation") or pb.modules.get("spam")
+    section = getattr(pb.modules.get("rules"), "spam", None)  # validated with the playbook (SpamSection)
     if section is None:
-        err_console.print(f"note: {path} has no spam/moderation settings; using the defaults", highlight=False)
+        err_console.print(f"note: {path} has no spam/moderation settings (rules.spam); using the defaults", highlight=False)
         return Settings()
-    from shequn.moderation.settings import SpamSection
-
-    if hasattr(section, "model_dump"):
-        section = section.model_dump()
-    try:
-        return SpamSection.model_validate(section).to_settings()
-    except Exception as exc:  # noqa: BLE001 - pydantic's message names the key
-        raise fail(f"{path}: spam settings: {exc}") from None
+    return section.to_settings()
 
 
 @app.command("check")

@@ -13,6 +13,7 @@ from rich.text import Text
 from sqlalchemy import Connection, or_, select
 
 from shequn.cli.context import console, fail, print_json, state
+from shequn.cli.who import community_of, member_id
 from shequn.domain.events import from_ms
 from shequn.points.leaderboard import leaderboard as rank, period_window
 from shequn.points.ledger import DbLedger, LedgerError, check_ledger, rebuild_balances
@@ -22,6 +23,7 @@ from shequn.store.tables import communities, groups, members
 app = typer.Typer(help="Points 积分: leaderboards, history with reasons, adjustments, ledger audit.", no_args_is_help=True)
 
 PERIODS = ("day", "week", "month", "all")
+MEMBER_HELP = "Member id, or an account or display name (a name several members share is an error listing their ids)."
 
 
 def _community(conn: Connection, name: str | None) -> tuple[int, str, str]:
@@ -39,11 +41,17 @@ def _community(conn: Connection, name: str | None) -> tuple[int, str, str]:
     raise fail(f"several communities: pass --community ({', '.join(r.name for r in rows)})")
 
 
-def _member(conn: Connection, member_id: int) -> tuple[int, str]:
-    row = conn.execute(select(members.c.community_id, members.c.display_name).where(members.c.id == member_id)).first()
-    if row is None:
-        raise fail(f"no member with id {member_id} (find ids with `shequn members show NAME`)")
-    return row.community_id, row.display_name
+def _member(conn: Connection, who: str, community: str | None) -> tuple[int, str, int, str]:
+    """(community id, its time zone, member id, display name) for MEMBER and --community. A bare member
+    id needs no --community; a name or account is looked up in --community (default: the only one)."""
+    cid = community_of(conn, who) if community is None else None
+    if cid is None:
+        cid, _, _ = _community(conn, community)
+    mid = member_id(conn, cid, who)
+    row = conn.execute(
+        select(members.c.display_name, communities.c.timezone).join(communities, communities.c.id == members.c.community_id).where(members.c.id == mid)
+    ).one()
+    return cid, row.timezone, mid, row.display_name
 
 
 def _when(ms: int, tz: str) -> str:
@@ -95,14 +103,14 @@ def leaderboard(
 @app.command("history")
 def history(
     ctx: typer.Context,
-    member: Annotated[int, typer.Argument(help="Member id.")],
+    who: Annotated[str, typer.Argument(metavar="MEMBER", help=MEMBER_HELP)],
+    community: Annotated[Optional[str], typer.Option("--community", "-c", help="Community (default: the member's, or the only one).")] = None,
     limit: Annotated[int, typer.Option("--limit", "-n", min=1, max=100_000)] = 50,
     as_json: Annotated[bool, typer.Option("--json")] = False,
 ) -> None:
     """A member's points, newest first: amount, rule, reason and the event behind each."""
     with state(ctx).engine().connect() as conn:
-        cid, name = _member(conn, member)
-        tz = conn.execute(select(communities.c.timezone).where(communities.c.id == cid)).scalar_one()
+        cid, tz, member, name = _member(conn, who, community)
         ledger = DbLedger(conn, cid)
         entries, balance = ledger.history(member, limit), ledger.balance(member)
     if as_json:
@@ -126,10 +134,11 @@ def show_history(entries, tz: str) -> None:
 @app.command("adjust", context_settings={"ignore_unknown_options": True})
 def adjust(
     ctx: typer.Context,
-    member: Annotated[int, typer.Argument(help="Member id.")],
+    who: Annotated[str, typer.Argument(metavar="MEMBER", help=MEMBER_HELP)],
     amount: Annotated[int, typer.Argument(help="Points to add; negative to take away (e.g. -5).")],
     reason: Annotated[str, typer.Option("--reason", "-r", help="Why (kept in the ledger and shown to the member).")] = "",
     key: Annotated[Optional[str], typer.Option("--key", help="Idempotency key: repeating the command with it changes nothing.")] = None,
+    community: Annotated[Optional[str], typer.Option("--community", "-c", help="Community (default: the member's, or the only one).")] = None,
 ) -> None:
     """Operator adjustment (人工调整积分), booked against the `adjustment` counter with your reason."""
     if not reason.strip():
@@ -137,7 +146,7 @@ def adjust(
     if amount == 0:
         raise fail("AMOUNT must not be 0")
     with state(ctx).engine().begin() as conn:
-        cid, name = _member(conn, member)
+        cid, _, member, name = _member(conn, who, community)
         ledger = DbLedger(conn, cid)
         try:
             booked = ledger.post(

@@ -48,7 +48,8 @@ def run_backtest(
     pipeline = Pipeline(playbook)
     result = BacktestResult()
     outbox = SandboxOutbox()
-    ctx = Context(community_id=community_id, timezone=playbook.timezone, now_ms=0, state=result.state, sandbox=True)
+    # store=conn: read access for modules that load what operators stored (the learned spam model); the replay writes nothing through it
+    ctx = Context(community_id=community_id, timezone=playbook.timezone, now_ms=0, state=result.state, sandbox=True, store=conn)
     ctx.people = OverlayPeople(conn, community_id)
     ctx.ledger = MemoryLedger(keep_history=0)  # balances exact; no per-member history lines (memory grows with members)
     next_tick = None

@@ -85,7 +85,7 @@ class LiveIngest:
                         identity_id=identity_id, member_id=member_id, member_name=member_name, text=ev.text,
                         reply_to=ev.reply_to, payload=ev.payload,
                     )
-                    ctx = Context(community_id=community_id, timezone=tz, now_ms=now_ms(), state=DbState(conn, community_id), sandbox=False)
+                    ctx = Context(community_id=community_id, timezone=tz, now_ms=now_ms(), state=DbState(conn, community_id), sandbox=False, store=conn)
                     ctx.people = StorePeople(conn)
                     ctx.ledger = DbLedger(conn, community_id)
                     if self._next_tick is None or ev.at_ms >= self._next_tick:
@@ -104,7 +104,7 @@ class LiveIngest:
             tz = community_timezone(conn, community_id)
             conn.commit()
             with conn.begin():
-                ctx = Context(community_id=community_id, timezone=tz, now_ms=at, state=DbState(conn, community_id), sandbox=False)
+                ctx = Context(community_id=community_id, timezone=tz, now_ms=at, state=DbState(conn, community_id), sandbox=False, store=conn)
                 ctx.people = StorePeople(conn)
                 ctx.ledger = DbLedger(conn, community_id)
                 return self.pipeline.tick(at, ctx, DbOutbox(conn))

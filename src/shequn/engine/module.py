@@ -50,6 +50,7 @@ class Context:
     sandbox: bool  # True in a backtest: nothing will be delivered
     people: People | None = None  # members' roles and tags (engine.people): store live, overlay in a backtest
     ledger: Ledger | None = None  # points ledger (shequn.points.ledger): DbLedger live, MemoryLedger in a backtest
+    store: Any = None  # a Connection for reading what operators stored (e.g. the learned spam model); None in pure what-if runs
 
 
 class Module(Protocol):

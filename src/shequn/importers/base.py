@@ -18,6 +18,9 @@ from typing import BinaryIO, TextIO
 from shequn.domain.events import Event, Reject
 
 
+MAX_ID = 500  # column size of platform ids and group ids
+
+
 class ImportError_(ValueError):
     """A whole source cannot be read (not this format, unreadable); the message says why."""
 
@@ -81,3 +84,7 @@ class Importer:
     read: Callable[[Source, ImportOptions], Iterator[Event | Reject]]
     #: optional cheap check used when walking directories: does this file look like our format?
     sniff: Callable[[Path], bool] | None = None
+    #: optional fast path for big imports: the same items as ``read``, but events as lists of flat rows
+    #: (``store.event_writer.EventRow``, in order), so no Event object is built per line. Its group,
+    #: platform and reply ids must fit the id columns (``MAX_ID``): they are not re-checked.
+    read_rows: Callable[[Source, ImportOptions], Iterator[list[tuple] | Reject]] | None = None

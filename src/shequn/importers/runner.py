@@ -18,7 +18,7 @@ from sqlalchemy import Engine
 from shequn.domain.community import GroupKind
 from shequn.domain.events import Reject
 from shequn.importers.base import Importer, ImportError_, ImportOptions
-from shequn.importers.parsing import FAILED, REJECT, ROWS, parse_files
+from shequn.importers.parsing import FAILED, REJECT, ROWS, fewer_gc_passes, parse_files
 from shequn.store.bulk import deferred_event_indexes
 from shequn.store.directory import GroupDirectory, community_timezone, ensure_community, now_ms
 from shequn.store.event_writer import EventRow, EventWriter
@@ -135,7 +135,7 @@ def run_import(
             batch.clear()
             rejects.clear()
 
-        with deferred_event_indexes(conn, expected_rows=total // BYTES_PER_EVENT):
+        with deferred_event_indexes(conn, expected_rows=total // BYTES_PER_EVENT), fewer_gc_passes():
             for tag, body, read in parse_files(importer, files, opts, parallel=parallel):
                 on_read(read)
                 if tag == ROWS:

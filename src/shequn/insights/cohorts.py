@@ -3,8 +3,9 @@
 A member's cohort is the local calendar month (community time zone) of their first human message in
 the whole history. ``retention[k]`` of a cohort is the share of its members who sent a human message
 in the k-th month after the cohort month (``retention[0]`` is 1.0 by definition). Months that have
-not ended by ``as_of`` are included but marked: ``complete`` is false for the cohort's last entry when
-it is the current month, because members may still speak before it ends.
+not ended by ``as_of`` are included but marked: ``complete`` is false when the cohort's last entry is
+a month ``as_of`` falls inside, because members may still speak before it ends (``as_of`` at local
+midnight on the 1st closes the month before it).
 """
 
 from __future__ import annotations
@@ -44,7 +45,10 @@ def cohort_retention(frame: pl.DataFrame, tz: str, *, as_of_ms: int, since_ms: i
         since = date_of(since_ms, tz)
         d = d.filter(pl.col("cohort") >= since.year * 12 + since.month - 1)
     now_day = date_of(as_of_ms - 1, tz)
-    current = now_day.year * 12 + now_day.month - 1
+    current = now_day.year * 12 + now_day.month - 1  # the month holding the last instant read: the last one listed
+    at = date_of(as_of_ms, tz)
+    # a month is complete once as_of has reached its end: as_of = 1 Jan 00:00 local closes December
+    open_month = at.year * 12 + at.month - 1
     counts = d.filter(pl.col("k") < max_months).group_by("cohort", "k").agg(pl.len().alias("n")).sort("cohort", "k")
     out = []
     for (cohort,), part in counts.group_by(["cohort"], maintain_order=True):
@@ -55,7 +59,7 @@ def cohort_retention(frame: pl.DataFrame, tz: str, *, as_of_ms: int, since_ms: i
         out.append({
             "cohort": _label(cohort), "size": size,
             "retention": [round(by_k.get(k, 0) / size, 4) for k in range(last_k + 1)],
-            "complete": cohort + last_k < current,
+            "complete": cohort + last_k < open_month,
         })
     return out
 

@@ -34,23 +34,32 @@ def reply_graph(interactions: pl.DataFrame) -> nx.DiGraph:
     return g
 
 
-def centrality(interactions: pl.DataFrame, *, k: int = 500, exact_limit: int = 1000, seed: int = 0,
+def centrality(interactions: pl.DataFrame, *, members=None, k: int = 500, exact_limit: int = 1000, seed: int = 0,
                budget: int = 5_000_000) -> pl.DataFrame:
     """One row per member in the graph (``SCHEMA``), by PageRank descending.
+
+    ``members``: ids to include even without an edge (e.g. everyone who spoke in the period). A member
+    nobody answered and who answered nobody (one person talking alone) then gets a defined PageRank
+    (the teleport share: 1.0 when alone) and betweenness 0, instead of being left out. Isolated
+    members scale every PageRank by the same factor, so the ranking is unchanged; betweenness is
+    normalised over the members with at least one edge (the pairs that can be connected at all).
 
     Sampled betweenness visits about ``k * edges`` edges, so on big graphs ``k`` is lowered to keep
     that under ``budget`` (never below 16 sources): a bounded cost whatever the community's size.
     """
     g = reply_graph(interactions)
+    if members is not None:
+        g.add_nodes_from(int(m) for m in members)
     if g.number_of_nodes() == 0:
         return pl.DataFrame(schema=SCHEMA)
     pr = nx.pagerank(g, weight="weight")
-    und = g.to_undirected(as_view=True)
-    n = g.number_of_nodes()
+    linked = g.subgraph([v for v in g if g.degree(v) > 0])
+    und = linked.to_undirected(as_view=True)
+    n = und.number_of_nodes()
     k = max(16, min(k, budget // max(1, und.number_of_edges())))
-    bt = nx.betweenness_centrality(und, k=None if n <= exact_limit else min(k, n), seed=seed, normalized=True)
+    bt = nx.betweenness_centrality(und, k=None if n <= exact_limit else min(k, n), seed=seed, normalized=True) if n else {}
     rows = [
-        (node, pr[node], bt[node], int(g.in_degree(node, weight="weight")), int(g.out_degree(node, weight="weight")),
+        (node, pr[node], bt.get(node, 0.0), int(g.in_degree(node, weight="weight")), int(g.out_degree(node, weight="weight")),
          g.in_degree(node))
         for node in g.nodes
     ]

@@ -10,8 +10,8 @@ latest 7 days, week 1 the 7 before, and so on. For each group and week: human me
 (distinct members who sent one), joins and leaves (leave + kick).
 
 Stage, first rule that applies (thresholds in ``Thresholds``):
-1. ``dead``: fewer than 2 speakers in the last 2 weeks (nobody talks, or one person talks alone:
-   no conversation is left);
+1. ``dead``: fewer than 2 speakers in the last 2 weeks, i.e. weeks 0 and 1 in local days (nobody
+   talks, or one person talks alone: no conversation is left);
 2. the group is younger than 2 weeks of history: ``stable`` ("too young to show a trend");
 3. recent = median weekly speakers over weeks 0-3, earlier = median over weeks 4-7 (only weeks
    after the group's first event count; a younger group splits its weeks in half);
@@ -126,9 +126,13 @@ def group_lifecycle(frame: pl.DataFrame, tz: str, *, as_of_ms: int, t: Threshold
     today = local_day(as_of_ms - 1, tz)
     first = frame.filter(pl.col("at_ms") < as_of_ms).group_by("group_id").agg(pl.col("at_ms").min())
     first_day = {int(g): local_day(int(ms), tz) for g, ms in first.iter_rows()}
-    cut = as_of_ms - t.dead_weeks * 7 * 86_400_000
-    lately = frame.filter(HUMAN_MESSAGE & (pl.col("at_ms") >= cut) & (pl.col("at_ms") < as_of_ms)).group_by("group_id").agg(
-        pl.col("member_id").n_unique().alias("n")
+    # the last ``dead_weeks`` *local* weeks, as in ``weekly``: an elapsed-time cut (as_of - 14 x 24 h) would
+    # reach into week 2 whenever as_of is not local midnight or a DST change falls inside the fortnight
+    start = as_of_ms - (7 * t.dead_weeks + 2) * 86_400_000  # a superset; the local-day test below decides
+    lately = (
+        frame.filter(HUMAN_MESSAGE & (pl.col("at_ms") >= start) & (pl.col("at_ms") < as_of_ms))
+        .filter(local_day_expr(tz) > today - 7 * t.dead_weeks)
+        .group_by("group_id").agg(pl.col("member_id").n_unique().alias("n"))
     )
     recent_speakers = {int(g): int(n) for g, n in lately.iter_rows()}
     out: dict[int, dict] = {}

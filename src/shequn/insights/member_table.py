@@ -12,11 +12,12 @@ answered-question counts, ``response.first_responses``.
 - ``lurker``: never spoke.
 
 ``as_of`` defaults to just after the last event of the selection, so an imported history from
-years ago is judged at its own end, not today.
+years ago is judged at its own end, not today (a selection with no events at all is judged now).
 """
 
 from __future__ import annotations
 
+import time
 from dataclasses import dataclass, field
 
 import polars as pl
@@ -69,7 +70,8 @@ def build_member_table(
     explicit reply links only when omitted. ``names``: member id -> display name.
     """
     if as_of_ms is None:
-        as_of_ms = int(frame["at_ms"].max()) + 1 if frame.height else 0
+        # an empty selection (no events yet, or a group with none) is judged now, as ``shequn insights`` does
+        as_of_ms = int(frame["at_ms"].max()) + 1 if frame.height else int(time.time() * 1000)
     inter = interactions if interactions is not None else find_interactions(frame)
     answers = first_responses(frame, inter).filter(pl.col("answered_ms") < as_of_ms) if "text" in frame.columns else None
     scores = activity_scores(frame, as_of_ms=as_of_ms, interactions=inter.filter(pl.col("at_ms") < as_of_ms), answers=answers)

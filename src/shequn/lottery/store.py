@@ -222,8 +222,10 @@ def draw(conn: Connection, community_id: int, name: str, *, seed: str | None = N
     entries = _entries(conn, lot["id"])
     prizes = [Prize.from_dict(p) for p in lot["config"]["prizes"]]
     winners = draw_winners(seed, entries, prizes, one_prize_per_member=lot["config"]["one_prize_per_member"], beacon=beacon)
+    # the entry list is kept with the result: the published record must verify forever, even after
+    # a merge of members moves entries (shequn.lottery.merge)
     conn.execute(lotteries.update().where(lotteries.c.id == lot["id"]).values(
-        status="drawn", seed=seed, drawn_ms=at_ms, result={"winners": winners, "beacon": beacon},
+        status="drawn", seed=seed, drawn_ms=at_ms, result={"winners": winners, "beacon": beacon, "entries": entries},
     ))
     return public_record(conn, community_id, name)
 
@@ -257,17 +259,21 @@ def public_record(conn: Connection, community_id: int, name: str) -> dict:
             "grabs": [{"share": g.share, "amount": g.amount, "member_id": g.member_id, "name": names.get(g.member_id)} for g in grabs],
         })
         return doc
-    entries = _entries(conn, lot["id"])
+    result = lot["result"] or {}
+    entries = result["entries"] if revealed and "entries" in result else _entries(conn, lot["id"])
     doc.update({
         "prizes": cfg["prizes"], "max_entries": cfg["max_entries"], "one_prize_per_member": cfg["one_prize_per_member"],
         "eligibility": {"min_points": cfg.get("min_points"), "spoke_within_days": cfg.get("spoke_within_days")},
         "entries": entries, "entries_sha256": entries_hash(entries),
     })
     if revealed:
-        result = lot["result"] or {}
-        names = member_names(conn, [w["member_id"] for w in result.get("winners", [])])
+        merged = {int(k): v for k, v in (result.get("merged") or {}).items()}  # winners merged into another member since
+        names = member_names(conn, [merged.get(w["member_id"], w["member_id"]) for w in result.get("winners", [])])
         doc["beacon"] = result.get("beacon")
-        doc["winners"] = [{**w, "name": names.get(w["member_id"])} for w in result.get("winners", [])]
+        doc["winners"] = [
+            {**w, "name": names.get(merged.get(w["member_id"], w["member_id"]))} | ({"merged_into": merged[w["member_id"]]} if w["member_id"] in merged else {})
+            for w in result.get("winners", [])
+        ]
     return doc
 
 

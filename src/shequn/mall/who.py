@@ -12,7 +12,8 @@ import unicodedata
 from rich.markup import escape
 from sqlalchemy import Connection, select
 
-from shequn.store.tables import identities, members
+from shequn.store.members import MemberError, resolve_member
+from shequn.store.tables import members
 
 
 class MemberNotFound(LookupError):
@@ -20,29 +21,12 @@ class MemberNotFound(LookupError):
 
 
 def find_member(conn: Connection, community_id: int, who: str) -> int:
-    """Member id for an id, an account id or a display name within one community."""
-    who = who.strip()
-    if who.isascii() and who.isdigit() and int(who) < 2**31:  # a bigger number is an account, not a row id
-        row = conn.execute(select(members.c.id, members.c.community_id).where(members.c.id == int(who))).first()
-        if row is None or row.community_id != community_id:
-            raise MemberNotFound(f"no member with id {who} in this community")
-        return row.id
-    ids = sorted(
-        set(
-            conn.execute(
-                select(identities.c.member_id).where(
-                    identities.c.community_id == community_id,
-                    (identities.c.external_id == who) | (identities.c.display_name == who),
-                )
-            ).scalars()
-        )
-        | set(conn.execute(select(members.c.id).where(members.c.community_id == community_id, members.c.display_name == who)).scalars())
-    )
-    if not ids:
-        raise MemberNotFound(f"no member named {safe_text(who)!s} (give a member id, an account or a display name)")
-    if len(ids) > 1:
-        raise MemberNotFound(f"{safe_text(who)} matches several members ({', '.join(map(str, ids))}); give the member id")
-    return ids[0]
+    """Member id for an id, an account id or a display name within one community (the same
+    resolution as ``shequn points`` and ``shequn members``: ``store.members.resolve_member``)."""
+    try:
+        return resolve_member(conn, community_id, who, show=safe_text)
+    except MemberError as exc:
+        raise MemberNotFound(str(exc)) from None
 
 
 def member_names(conn: Connection, ids) -> dict[int, str]:

@@ -114,8 +114,9 @@ _LATIN = re.compile(r"[A-Za-z0-9]")
 _T2S = opencc.OpenCC("t2s")
 
 #: A run of single visible characters separated by one space (after squeezing), bounded by whitespace or the text's ends
-#: (a final punctuation mark may follow: "w e i x i n: abc" -> "weixin: abc").
-_SPACED = re.compile(r"(?<!\S)\S(?: \S)+(?=[:：,，.。!！?？;；]?(?!\S))")
+#: (a final punctuation mark may follow: "w e i x i n: abc" -> "weixin: abc"), or by a colon that introduces what
+#: follows, spaced or not ("Ｖ　Ｘ：abc123" -> "vx:abc123": Chinese writes no space after a full-width colon).
+_SPACED = re.compile(r"(?<!\S)\S(?: \S)+(?=[:：]|[,，.。!！?？;；]?(?!\S))")
 _BLANKS = re.compile(r"[^\S\n]+")
 
 

@@ -8,17 +8,22 @@
       rules: [...]
 
 ``SpamSection.to_settings()`` gives the :class:`~shequn.moderation.detector.Settings` for
-``Detector.with_settings``; ``shequn moderation check --playbook`` reads the same section.
+``Detector.with_settings``; the rules module applies it to the detector behind ``spam_score`` conditions, and
+``shequn moderation check --playbook`` reads the same section. ``threshold`` decides ``spam`` in a verdict (what
+``check`` prints); a ``spam_score: X`` condition names its own threshold.
 """
 
 from __future__ import annotations
 
 import re
+from typing import TYPE_CHECKING
 
 from pydantic import Field, field_validator
 
-from shequn.moderation.detector import Settings
 from shequn.playbook.schema import StrictModel
+
+if TYPE_CHECKING:
+    from shequn.moderation.detector import Settings
 
 _DOMAIN = re.compile(r"^(?:[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?\.)+[a-z]{2,63}$")
 
@@ -48,4 +53,6 @@ class SpamSection(StrictModel):
         return words
 
     def to_settings(self) -> Settings:
+        from shequn.moderation.detector import Settings  # numpy and the model code load only when a detector is built
+
         return Settings(threshold=self.threshold, stop_words=tuple(self.stop_words), allow_domains=tuple(self.allow_domains))

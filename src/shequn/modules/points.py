@@ -146,10 +146,14 @@ class PointsModule(BaseModule):
     # --- sources ---------------------------------------------------------------------------------
 
     def _earn(self, member, rec, ctx, *, amount, rule, reason, key, at, event_id) -> bool:
-        """Post an award; remember it for expiry. False if the key was paid before (a replay)."""
-        if not ctx.ledger.post(member_id=member, amount=amount, rule=rule, reason=reason, key=key, at_ms=at, event_id=event_id):
-            return False
-        self._awarded += 1
+        """Post an award; remember it for expiry. False if the key was paid before (a replay).
+
+        Either way the member holds the award afterwards, and the callers update the state as for an
+        award: a replay of stored history with rebuilt state (derived state is rebuildable) must follow
+        the books, or a message the original run refused (cooldown, cap) would be paid on the replay."""
+        booked = ctx.ledger.post(member_id=member, amount=amount, rule=rule, reason=reason, key=key, at_ms=at, event_id=event_id)
+        if booked:
+            self._awarded += 1
         if self.expiry_days:
             day = self.days.day(at)
             lots = rec.setdefault("lots", [])
@@ -158,7 +162,7 @@ class PointsModule(BaseModule):
             else:
                 lots.append([day, amount])
                 self._schedule(ctx, f"exp:{day}", member)
-        return True
+        return booked
 
     def _message(self, event: StoredEvent, member: int, rec: dict, ctx: Context) -> None:
         cfg = self.msg
@@ -190,8 +194,7 @@ class PointsModule(BaseModule):
         else:
             reason = f"message in {event.group_name}: +{amount} ({self._msg_rule_text})"
         key = f"msg:{event.id}" if event.id is not None else f"msg:{event.group_id}:{event.platform_id}"
-        if not self._earn(member, rec, ctx, amount=amount, rule="points.message", reason=reason, key=key, at=at, event_id=event.id):
-            return
+        self._earn(member, rec, ctx, amount=amount, rule="points.message", reason=reason, key=key, at=at, event_id=event.id)
         rec["la"] = at
         if cap is not None:
             rec["de"] += amount
@@ -256,9 +259,9 @@ class PointsModule(BaseModule):
         text = event.text or ""
         if len(text) > 10_000 or not self.intro_re.search(text) or len(squash(text)) < self.intro.min_length:
             return
-        if self._earn(member, rec, ctx, amount=self.intro.award, rule="points.task.introduction", at=event.at_ms, event_id=event.id,
-                      key=f"intro:{member}", reason=f"自我介绍 self-introduction in {event.group_name}: +{self.intro.award}"):
-            rec["in"] = 1
+        self._earn(member, rec, ctx, amount=self.intro.award, rule="points.task.introduction", at=event.at_ms, event_id=event.id,
+                   key=f"intro:{member}", reason=f"自我介绍 self-introduction in {event.group_name}: +{self.intro.award}")
+        rec["in"] = 1
 
     def _questions_and_answers(self, event: StoredEvent, member: int, rec: dict, ctx: Context) -> None:
         cfg = self.answer
@@ -274,11 +277,12 @@ class PointsModule(BaseModule):
             if q is not None and q[0] != member:
                 del open_q[event.reply_to]
                 changed = True
-                if at - q[1] <= cfg.within and self._earn(
-                    member, rec, ctx, amount=cfg.award, rule="points.task.first_answer", at=at, event_id=event.id,
-                    key=f"answer:{event.group_id}:{event.reply_to}",
-                    reason=f"first answer to a question in {event.group_name}: +{cfg.award}",
-                ):
+                if at - q[1] <= cfg.within:
+                    self._earn(
+                        member, rec, ctx, amount=cfg.award, rule="points.task.first_answer", at=at, event_id=event.id,
+                        key=f"answer:{event.group_id}:{event.reply_to}",
+                        reason=f"first answer to a question in {event.group_name}: +{cfg.award}",
+                    )
                     rec["an"] = rec.get("an", 0) + 1
         elif event.text and len(event.text) <= 10_000 and any(mark in event.text for mark in cfg.question_marks):
             open_q[event.platform_id] = [member, at]

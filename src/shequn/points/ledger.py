@@ -111,14 +111,24 @@ class _Statements:
 _STATEMENTS: dict[str, _Statements] = {}
 
 
+def _statements(conn: Connection) -> _Statements:
+    dialect = conn.dialect.name
+    return _STATEMENTS.get(dialect) or _STATEMENTS.setdefault(dialect, _Statements(dialect))
+
+
+def add_to_balance(conn: Connection, community_id: int, member_id: int, account: str, balance: int, earned: int) -> None:
+    """Add to a member's materialised balance row (created if missing). Only for moving already-booked
+    entries between members (a merge): the entries are the truth, this keeps their sum in step."""
+    conn.execute(_statements(conn).credit, dict(community_id=community_id, member_id=member_id, account=account, balance=balance, earned=earned))
+
+
 class DbLedger:
     """Live ledger: writes in the caller's transaction (the event, its points and its actions commit together)."""
 
     def __init__(self, conn: Connection, community_id: int):
         self.conn = conn
         self.community_id = community_id
-        dialect = conn.dialect.name
-        self._sql = _STATEMENTS.get(dialect) or _STATEMENTS.setdefault(dialect, _Statements(dialect))
+        self._sql = _statements(conn)
 
     def _book(self, *, member_id, amount, rule, reason, key, at_ms, event_id, account, counter) -> bool:
         txn_id = self.conn.execute(

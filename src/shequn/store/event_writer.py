@@ -15,12 +15,12 @@ costs more than the insert itself on a multi-million-row import.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from itertools import groupby
+from functools import lru_cache
 
 import orjson
 from sqlalchemy import Connection
 
-from shequn.domain.events import Author, Event, EventKind, GroupRef
+from shequn.domain.events import Author, Event, EventKind, GroupRef, from_ms
 from shequn.store.directory import GroupDirectory
 from shequn.store.members import IdentityResolver
 
@@ -42,6 +42,15 @@ def event_row(ev: Event) -> EventRow:
     )
 
 
+def row_event(row: EventRow) -> Event:
+    """The Event a row stands for (the inverse of ``event_row``; times come back in UTC)."""
+    platform, gid, gname, author, name, bot, kind, at_ms, pid, reply_to, text, payload = row
+    return Event(
+        GroupRef(platform, gid, gname), pid, EventKind(kind), from_ms(at_ms),
+        Author(author, name, bot) if author is not None else None, text, reply_to, orjson.loads(payload) if payload else {},
+    )
+
+
 @dataclass
 class WriteCounts:
     added: int = 0
@@ -49,13 +58,6 @@ class WriteCounts:
 
 
 _COLUMNS = "community_id, group_id, identity_id, kind, at_ms, platform_id, reply_to, text, payload"
-_SQLITE_INSERT = f"INSERT INTO events ({_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (group_id, platform_id) DO NOTHING"
-# Most events answer nothing. sqlite3 binds a None parameter through its adaptation protocol (about
-# half a microsecond each), so rows without reply_to use a statement that leaves the column out.
-_SQLITE_INSERT_NO_REPLY = (
-    "INSERT INTO events (community_id, group_id, identity_id, kind, at_ms, platform_id, text, payload) "
-    "VALUES (?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (group_id, platform_id) DO NOTHING"
-)
 _PG_STAGING = (
     "CREATE TEMP TABLE IF NOT EXISTS shequn_events_in (pos integer, community_id integer, group_id integer, identity_id integer, "
     "kind varchar(32), at_ms bigint, platform_id varchar(500), reply_to varchar(500), text text, payload json)"
@@ -70,6 +72,26 @@ _PG_MERGE = (
 )
 
 
+ROWS_PER_INSERT = 50  # rows per multi-row INSERT on SQLite
+
+
+@lru_cache(maxsize=256)
+def _sqlite_insert(community_id: int, group_id: int, with_reply: bool, rows: int) -> str:
+    """The insert of ``rows`` rows of one group. On SQLite most of the cost of a row is not the row:
+    every execution of a statement is set up, run and reset again, and every parameter is bound
+    separately (a string is copied, a None goes through sqlite3's adaptation protocol). So one
+    statement takes many rows (``VALUES (...), (...), ...``), the ids that are the same for the whole
+    run are written into it (they are our own integers), a missing identity or payload is bound as 0
+    and turned into NULL by the statement, and reply_to is only a parameter in runs that carry one.
+    Parameters per row: identity, kind, at_ms, platform id, text, payload[, reply_to]."""
+    reply_col, reply_val = (", reply_to", ", ?") if with_reply else ("", "")
+    one = f"({int(community_id)}, {int(group_id)}, NULLIF(?, 0), ?, ?, ?, ?, NULLIF(?, 0){reply_val})"
+    return (
+        f"INSERT INTO events (community_id, group_id, identity_id, kind, at_ms, platform_id, text, payload{reply_col}) "
+        f"VALUES {', '.join([one] * rows)} ON CONFLICT (group_id, platform_id) DO NOTHING"
+    )
+
+
 class EventWriter:
     """Writes batches of events inside the caller's transaction (the caller commits)."""
 
@@ -81,6 +103,8 @@ class EventWriter:
         if self.dialect not in ("sqlite", "postgresql"):
             raise RuntimeError(f"unsupported database {self.dialect!r}: use SQLite or PostgreSQL")
         self._driver = conn.connection.driver_connection
+        # platform -> {account id -> identity id}: one dict lookup per row, no key tuple to build
+        self._identities: dict[str, dict[str, int]] = {}
         if self.dialect == "postgresql":
             with self._driver.cursor() as cur:
                 cur.execute(_PG_STAGING)
@@ -91,54 +115,90 @@ class EventWriter:
     def write_rows(self, batch: list[EventRow]) -> WriteCounts:
         if not batch:
             return WriteCounts()
-        self._resolve_authors(batch)
-        rows = self._rows(batch)
-        if self.dialect == "postgresql":
-            rows = [_without_nul(r) for r in rows]
+        runs = self._runs(batch)
         cur = self._driver.cursor()
         try:
-            if self.dialect == "sqlite":
-                added = 0
-                for width, run in groupby(rows, len):  # consecutive rows with / without reply_to, order kept
-                    cur.executemany(_SQLITE_INSERT if width == 9 else _SQLITE_INSERT_NO_REPLY, list(run))
-                    added += cur.rowcount
-            else:
-                with cur.copy(_PG_COPY) as copy:
-                    for pos, row in enumerate(rows):
-                        copy.write_row((pos, *row))
-                cur.execute(_PG_MERGE)
-                added = cur.rowcount
-                cur.execute("TRUNCATE shequn_events_in")
+            added = self._write_sqlite(cur, runs) if self.dialect == "sqlite" else self._write_pg(cur, runs)
         finally:
             cur.close()
         return WriteCounts(added=added, duplicates=len(batch) - added)
 
-    def _resolve_authors(self, batch: list[EventRow]) -> None:
-        """Create identities (and members) for authors seen for the first time, one round trip per platform."""
-        known = self.people.known
-        new: dict[str, dict[str, Author]] = {}
-        for row in batch:
-            author = row[3]
-            if author is not None and (row[0], author) not in known:
-                new.setdefault(row[0], {}).setdefault(author, Author(author, row[4], row[5]))
-        for platform, authors in new.items():
-            self.people.resolve_many(platform, authors.values())
+    def _write_sqlite(self, cur, runs: list) -> int:
+        added = 0
+        for group_id, width, flat in runs:
+            per_insert = ROWS_PER_INSERT * width
+            whole = len(flat) // per_insert * per_insert
+            if whole:
+                cur.executemany(
+                    _sqlite_insert(self.community_id, group_id, width == 7, ROWS_PER_INSERT),
+                    (flat[i : i + per_insert] for i in range(0, whole, per_insert)),
+                )
+                added += cur.rowcount
+            if whole < len(flat):  # the last few rows, one by one
+                cur.executemany(
+                    _sqlite_insert(self.community_id, group_id, width == 7, 1),
+                    (flat[i : i + width] for i in range(whole, len(flat), width)),
+                )
+                added += cur.rowcount
+        return added
 
-    def _rows(self, batch: list[EventRow]) -> list[tuple]:
-        group_ids = self.groups.known
-        resolve_group = self.groups.resolve
-        identity_of = self.people.known
-        cid = self.community_id
-        keep_null_replies = self.dialect != "sqlite"
-        out = []
-        for platform, gid, gname, author, _name, _bot, kind, at_ms, pid, reply_to, text, payload in batch:
-            group_id = group_ids.get((platform, gid)) or resolve_group(GroupRef(platform, gid, gname))
-            identity_id = identity_of[platform, author] if author is not None else None
-            if reply_to is None and not keep_null_replies:
-                out.append((cid, group_id, identity_id, kind, at_ms, pid, text, payload))
+    def _write_pg(self, cur, runs: list) -> int:
+        with cur.copy(_PG_COPY) as copy:
+            pos = 0
+            for group_id, width, flat in runs:
+                for i in range(0, len(flat), width):
+                    ident, kind, at_ms, pid, text, payload, *reply = flat[i : i + width]
+                    copy.write_row(_without_nul((pos, self.community_id, group_id, ident or None, kind, at_ms, pid,
+                                                 reply[0] if reply else None, text, payload or None)))
+                    pos += 1
+        cur.execute(_PG_MERGE)
+        added = cur.rowcount
+        cur.execute("TRUNCATE shequn_events_in")
+        return added
+
+    def _runs(self, batch: list[EventRow]) -> list[tuple[int, int, list]]:
+        """The batch as runs of consecutive rows with the same group and the same shape (with or
+        without reply_to), in order: (group row id, values per row, [identity id or 0, kind, at_ms,
+        platform id, text, payload or 0[, reply_to], ...] one flat list). Group and identity ids are
+        resolved in the same pass; authors seen for the first time are created together afterwards
+        (one round trip per platform) and patched in."""
+        runs: list[tuple[int, int, list]] = []
+        newcomers: list[tuple[list, int, str, str]] = []  # (run values, position, platform, account id)
+        new_authors: dict[str, dict[str, Author]] = {}
+        last_platform = last_gid = group_id = ids = flat = extend = None
+        plain = False  # the current run has no reply_to
+        for platform, gid, gname, author, name, bot, kind, at_ms, pid, reply_to, text, payload in batch:
+            if gid != last_gid or platform != last_platform or plain != (reply_to is None):
+                if gid != last_gid or platform != last_platform:
+                    last_platform, last_gid = platform, gid
+                    group_id = self.groups.known.get((platform, gid)) or self.groups.resolve(GroupRef(platform, gid, gname))
+                    ids = self._identities.get(platform)
+                    if ids is None:
+                        ids = self._identities[platform] = {}
+                plain = reply_to is None
+                flat = []
+                extend = flat.extend
+                runs.append((group_id, 6 if plain else 7, flat))
+            if author is None:
+                ident = 0
             else:
-                out.append((cid, group_id, identity_id, kind, at_ms, pid, reply_to, text, payload))
-        return out
+                ident = ids.get(author)
+                if ident is None:
+                    ident = 0
+                    newcomers.append((flat, len(flat), platform, author))
+                    new_authors.setdefault(platform, {}).setdefault(author, Author(author, name, bot))
+            if plain:
+                extend((ident, kind, at_ms, pid, text, payload or 0))
+            else:
+                extend((ident, kind, at_ms, pid, text, payload or 0, reply_to))
+        for platform, authors in new_authors.items():
+            self.people.resolve_many(platform, authors.values())
+            ids = self._identities[platform]
+            for author in authors:
+                ids[author] = self.people.get(platform, author)
+        for flat, i, platform, author in newcomers:
+            flat[i] = self._identities[platform][author]
+        return runs
 
 
 def _without_nul(row: tuple) -> tuple:

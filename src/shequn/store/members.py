@@ -13,7 +13,7 @@ from sqlalchemy import Connection, func, select, text
 
 from shequn.domain.events import Author
 from shequn.store.directory import now_ms
-from shequn.store.tables import events, identities, member_roles, member_tags, members
+from shequn.store.tables import events, identities, member_roles, member_tags, members, metadata
 
 
 MAX_TEXT_KEY = 500  # column size of identities.external_id / display_name
@@ -153,7 +153,14 @@ def _member_community(conn: Connection, member_id: int) -> int:
 
 
 def merge_members(conn: Connection, keep: int, others: Iterable[int]) -> int:
-    """Move every identity, role and tag of ``others`` onto ``keep``; return identities moved."""
+    """Move everything of ``others`` onto ``keep`` and delete them; return identities moved.
+
+    Runs in the caller's transaction (all or nothing). Identities, roles and tags move here; points
+    (ledger lines, balances, points state), lottery entries and referral records move through their
+    capabilities (``_capabilities``), which know how two members' rows combine; then every other column
+    that references members.id (actions, mall redemptions ...) is re-pointed, found from the schema so a
+    new table cannot be forgotten.
+    """
     community = _member_community(conn, keep)
     moved = 0
     for other in others:
@@ -172,12 +179,44 @@ def merge_members(conn: Connection, keep: int, others: Iterable[int]) -> int:
             if (role_row["group_id"], role_row["role"]) not in have_roles:
                 conn.execute(member_roles.update().where(member_roles.c.id == role_row["id"]).values(member_id=keep))
         conn.execute(member_roles.delete().where(member_roles.c.member_id == other))
+        handled = {identities, member_tags, member_roles}
+        for capability in _capabilities():
+            capability.absorb_member(conn, community, keep, other)
+            handled.update(getattr(capability, "HANDLES", ()))
+        for column in member_references():
+            if column.table not in handled:
+                conn.execute(column.table.update().where(column == other).values({column.name: keep}))
         conn.execute(members.delete().where(members.c.id == other))
     return moved
 
 
+def _capabilities():
+    """Capabilities whose rows about a member cannot simply be re-pointed (a balance per member, an
+    entry number per member, state keyed by member id). Referral first: voiding an invite posts to the
+    ledger, whose lines the points step then moves. Imported here: the store does not depend on them."""
+    from shequn.lottery import merge as lottery
+    from shequn.points import merge as points
+    from shequn.referral import merge as referral
+
+    return (referral, points, lottery)
+
+
+def member_references() -> list:
+    """Every column of the schema with a foreign key to members.id."""
+    return [
+        col
+        for table in metadata.sorted_tables
+        for col in table.columns
+        if any(fk.column is members.c.id for fk in col.foreign_keys)
+    ]
+
+
 def split_identity(conn: Connection, identity_id: int) -> int:
-    """Give one identity a member of its own again; return the new member's id."""
+    """Give one identity a member of its own again; return the new member's id.
+
+    Everything else stays with the original member — points, their history and state, redemptions,
+    lottery entries, invites: they belong to the person, and nothing tells which account earned what.
+    The new member starts from zero."""
     row = conn.execute(select(identities).where(identities.c.id == identity_id)).mappings().first()
     if row is None:
         raise MemberError(f"no identity with id {identity_id}")
@@ -249,17 +288,52 @@ def member_overview(conn: Connection, member_id: int) -> dict:
     }
 
 
+def members_named(conn: Connection, community_id: int, name: str) -> list[int]:
+    """Ids of the members (sorted) whose display name, or any identity's account or name, equals ``name``."""
+    by_identity = select(identities.c.member_id).where(
+        identities.c.community_id == community_id, (identities.c.external_id == name) | (identities.c.display_name == name)
+    )
+    by_member = select(members.c.id).where(members.c.community_id == community_id, members.c.display_name == name)
+    return sorted(set(conn.execute(by_identity).scalars()) | set(conn.execute(by_member).scalars()))
+
+
 def find_members(conn: Connection, community_id: int, name: str) -> list[dict]:
     """Members whose display name or any identity's account or name equals ``name``."""
-    rows = conn.execute(
-        select(identities.c.member_id)
-        .where(identities.c.community_id == community_id)
-        .where((identities.c.external_id == name) | (identities.c.display_name == name))
-        .distinct()
-    ).scalars().all()
-    return [member_overview(conn, mid) for mid in rows]
+    return [member_overview(conn, mid) for mid in members_named(conn, community_id, name)]
+
+
+MAX_MEMBER_ID = 2**31  # a bigger number is an account (QQ, Telegram ids), never a row id
+
+
+def resolve_member(conn: Connection, community_id: int, who: str, show=str) -> int:
+    """The one member an operator means by ``who``: a member id of this community, else an account or a
+    display name. A name several members share is an error that lists them (id, name, accounts), so the
+    operator can pick the id. ``show`` formats names from chat platforms for the operator's screen."""
+    who = who.strip()
+    number = int(who) if who.isascii() and who.isdigit() and int(who) < MAX_MEMBER_ID else None
+    if number is not None:
+        cid = conn.execute(select(members.c.community_id).where(members.c.id == number)).scalar()
+        if cid == community_id:
+            return number
+    ids = members_named(conn, community_id, who)
+    if len(ids) == 1:
+        return ids[0]
+    if not ids:
+        if number is not None:
+            raise MemberError(f"no member with id {number} in this community (and no account or name {number})")
+        raise MemberError(f"no member named {show(who)} (give a member id, an account or a display name)")
+    raise MemberError(f"{show(who)} matches {len(ids)} members: {'; '.join(_candidate(conn, m, show) for m in ids[:20])}; give the member id")
+
+
+def _candidate(conn: Connection, member_id: int, show) -> str:
+    name = conn.execute(select(members.c.display_name).where(members.c.id == member_id)).scalar_one()
+    accounts = conn.execute(
+        select(identities.c.platform, identities.c.external_id).where(identities.c.member_id == member_id).order_by(identities.c.id).limit(3)
+    ).all()
+    return f"{member_id} {show(name)} ({', '.join(f'{p}:{show(a)}' for p, a in accounts)})"
 
 
 __all__ = [
     "IdentityResolver", "MemberError", "merge_members", "split_identity", "add_tag", "remove_tag", "set_role", "member_overview", "find_members",
+    "members_named", "resolve_member", "member_references",
 ]

@@ -3,7 +3,8 @@
 Text checks go through the moderation library (``shequn.moderation``): the normalized text defeats
 the evasions people use (full-width ＶＸ, 薇信, spaced letters, homoglyphs, zero-width characters),
 and links, phone numbers and contact handles are found there, so the rules and
-``shequn moderation check`` agree on what a link is. Behaviour (flood, repeats, first messages)
+``shequn moderation check`` agree on what a link is; the spam score comes from the community's learned
+model (``rules.spam``: what ``shequn moderation learn`` taught, else the shipped one). Behaviour (flood, repeats, first messages)
 comes from the member's recent history, which the rules module keeps in ``ctx.state``.
 """
 
@@ -18,6 +19,7 @@ from typing import Any
 
 from shequn.domain.events import StoredEvent
 from shequn.engine.module import Context
+from shequn.modules.rules.spam import SpamDetectors
 from shequn.modules.rules.timing import local_time
 
 _NOT_WORD = re.compile(r"[\W_]+", re.UNICODE)
@@ -35,12 +37,6 @@ def _moderation(part: str):
 
 def normalize(text: str) -> str:
     return _moderation("normalize").normalize(text)
-
-
-@lru_cache(maxsize=1)
-def default_detector():
-    """The shipped ad/spam detector, built once per process (loading the model is the slow part)."""
-    return _moderation("detector").Detector.default()
 
 
 def text_key(normalized: str) -> str:
@@ -61,9 +57,10 @@ class History:
 class Facts:
     """One message as the conditions see it. Expensive facts are computed lazily and at most once."""
 
-    def __init__(self, event: StoredEvent, ctx: Context, history: History | None = None):
+    def __init__(self, event: StoredEvent, ctx: Context, history: History | None = None, spam: SpamDetectors | None = None):
         self.event = event
         self.ctx = ctx
+        self.spam = spam or SpamDetectors()
         self.history = history or History()
         self.text = event.text or ""
         self.payload: dict[str, Any] = event.payload or {}
@@ -116,4 +113,4 @@ class Facts:
     @cached_property
     def verdict(self):
         context = {"message_number": self.history.count} if self.history.count else None
-        return default_detector().check(self.text, member_context=context)
+        return self.spam.get(self.ctx).check(self.text, member_context=context)

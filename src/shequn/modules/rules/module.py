@@ -22,6 +22,8 @@ from shequn.modules.rules.actions import ActionSpec, build_action
 from shequn.modules.rules.conditions import Check, Condition, compile_condition
 from shequn.modules.rules.escalation import Escalation, active_warnings, record_warning, step_for
 from shequn.modules.rules.facts import Facts, History
+from shequn.modules.rules.spam import SpamDetectors
+from shequn.moderation.settings import SpamSection
 from shequn.playbook.schema import StrictModel
 
 JUDGED_KINDS = frozenset({EventKind.MESSAGE, EventKind.EMOTE})
@@ -49,6 +51,7 @@ class RulesConfig(StrictModel):
     exempt: Exempt = Field(default_factory=lambda: Exempt(roles=["owner", "admin", "assistant"]))
     rules: list[RuleSpec] = Field(min_length=1)
     escalation: Escalation | None = None
+    spam: SpamSection | None = Field(default=None, description="Tunes the ad/spam detector behind spam_score (extra stop words, allow-listed domains).")
 
     @field_validator("rules")
     @classmethod
@@ -95,6 +98,7 @@ class RulesModule(BaseModule):
         self.needs_count = any(r.needs_count for r in self.rules)
         self.needs_key = any(r.needs_key for r in self.rules)
         self.window_ms = max(r.window_ms for r in self.rules)
+        self.spam = SpamDetectors(config.spam)  # the learned model, loaded on first use, once per run
 
     # -- history ---------------------------------------------------------------------------
     def _history(self, event: StoredEvent, ctx: Context, facts: Facts) -> History:
@@ -118,7 +122,7 @@ class RulesModule(BaseModule):
     def on_event(self, event: StoredEvent, ctx: Context) -> Iterable[Action]:
         if event.kind not in JUDGED_KINDS or event.member_id is None:
             return ()
-        facts = Facts(event, ctx)
+        facts = Facts(event, ctx, spam=self.spam)
         self._history(event, ctx, facts)
         out: list[Action] = []
         for rule in self.rules:
