@@ -12,11 +12,12 @@ from rich.table import Table
 from sqlalchemy import or_, select
 
 from shequn.cli.context import console, fail, print_json, state
+from shequn.cli.who import pick_community
 from shequn.domain.events import to_ms
 from shequn.insights.frame import FrameError
 from shequn.insights.summary import build_insights
 from shequn.store.db import DatabaseError
-from shequn.store.tables import communities, groups
+from shequn.store.tables import groups
 
 HELP = (
     "How the community is doing: actives (DAU/WAU/MAU), joins and leaves, each group's lifecycle stage and health, "
@@ -37,20 +38,6 @@ def _parse_day(value: str | None, tz: str, option: str) -> int | None:
     return to_ms(dt)
 
 
-def _community(conn, name: str | None):
-    rows = conn.execute(select(communities.c.id, communities.c.name, communities.c.timezone).order_by(communities.c.id)).all()
-    if name is not None:
-        for r in rows:
-            if r.name == name:
-                return r
-        raise fail(f"no community named {name!r}" + (f"; known: {', '.join(r.name for r in rows)}" if rows else ""))
-    if not rows:
-        raise fail("no data yet: import some history first, e.g. shequn import irc path/to/logs")
-    if len(rows) > 1:
-        raise fail(f"several communities: pick one with --community ({', '.join(r.name for r in rows)})")
-    return rows[0]
-
-
 def insights(
     ctx: typer.Context,
     group: Annotated[Optional[list[str]], typer.Option("--group", "-g", help="Only this group (name or platform id); repeat for several.")] = None,
@@ -62,7 +49,7 @@ def insights(
     try:
         engine = state(ctx).engine()
         with engine.connect() as conn:
-            comm = _community(conn, community)
+            comm = pick_community(conn, community)
             gids = None
             if group:
                 gids = []

@@ -16,9 +16,10 @@ from rich.text import Text  # names and reasons are shown literally, never as Ri
 from sqlalchemy import or_, select
 
 from shequn.cli.context import console, fail, print_json, state
+from shequn.cli.who import pick_community
 from shequn.domain.events import to_ms
 from shequn.insights.member_table import STATUSES, load_member_table
-from shequn.store.tables import communities, groups
+from shequn.store.tables import groups
 
 _TIER_ZH = {"core": "核心", "active": "活跃", "casual": "偶尔", "lurker": "潜水"}
 
@@ -38,7 +39,7 @@ def _as_of(value: str | None, tz: str) -> int | None:
 def list_members(
     ctx: typer.Context,
     status: Annotated[Optional[str], typer.Option("--status", help="Only members with this status: " + " | ".join(STATUSES) + ".")] = None,
-    community: Annotated[str, typer.Option("--community", "-c", help="Community name.")] = "default",
+    community: Annotated[Optional[str], typer.Option("--community", "-c", help="Community (default: the only one).")] = None,
     group: Annotated[Optional[list[str]], typer.Option("--group", "-g", help="Only these groups (name or platform id); repeatable.")] = None,
     as_json: Annotated[bool, typer.Option("--json", help="Print JSON (schema in docs/metrics.md).")] = False,
     limit: Annotated[int, typer.Option("--limit", "-n", help="At most N members (0 = all).", min=0)] = 50,
@@ -51,26 +52,24 @@ def list_members(
     if status is not None and status not in STATUSES:
         raise fail(f"--status {status!r} is not one of: {', '.join(STATUSES)}")
     with state(ctx).engine().connect() as conn:
-        comm = conn.execute(select(communities.c.id, communities.c.timezone).where(communities.c.name == community)).first()
-        if comm is None:
-            raise fail(f"no community named {community!r} (import history first, or pass --community)")
+        comm = pick_community(conn, community)
         group_ids = None
         if group:
             found = conn.execute(select(groups.c.id, groups.c.name, groups.c.external_id).where(
                 groups.c.community_id == comm.id, or_(groups.c.name.in_(group), groups.c.external_id.in_(group)))).all()
             missing = set(group) - {g.name for g in found} - {g.external_id for g in found}
             if missing:
-                raise fail(f"no group named {sorted(missing)[0]!r} in community {community!r}")
+                raise fail(f"no group named {sorted(missing)[0]!r} in community {comm.name!r}")
             group_ids = [g.id for g in found]
         table = load_member_table(conn, comm.id, group_ids=group_ids, as_of_ms=_as_of(as_of, comm.timezone), infer=infer)
     rows = [r for r in table.rows if status is None or r["status"] == status]
     shown = rows if limit == 0 else rows[:limit]
     if as_json:
         doc = table.to_json()
-        doc.update(community=community, total=len(rows), members=shown)
+        doc.update(community=comm.name, total=len(rows), members=shown)
         print_json(doc)
         return
-    t = Table(title=Text(f"{community}: {len(rows)} member{'s' if len(rows) != 1 else ''}"
+    t = Table(title=Text(f"{comm.name}: {len(rows)} member{'s' if len(rows) != 1 else ''}"
                     + (f" ({status})" if status else "") + f", as of {table.to_json()['as_of']}"))
     t.add_column("member", no_wrap=True, max_width=22, overflow="ellipsis")
     for col in ("score", "msgs", "ans", "d30"):  # d30: active days in the last 30

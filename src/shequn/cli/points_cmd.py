@@ -13,7 +13,7 @@ from rich.text import Text
 from sqlalchemy import Connection, or_, select
 
 from shequn.cli.context import console, fail, print_json, state
-from shequn.cli.who import community_of, member_id
+from shequn.cli.who import pick_community, pick_member
 from shequn.domain.events import from_ms
 from shequn.points.leaderboard import leaderboard as rank, period_window
 from shequn.points.ledger import DbLedger, LedgerError, check_ledger, rebuild_balances
@@ -26,28 +26,9 @@ PERIODS = ("day", "week", "month", "all")
 MEMBER_HELP = "Member id, or an account or display name (a name several members share is an error listing their ids)."
 
 
-def _community(conn: Connection, name: str | None) -> tuple[int, str, str]:
-    """(id, name, time zone) of --community, or of the only community there is."""
-    rows = conn.execute(select(communities.c.id, communities.c.name, communities.c.timezone).order_by(communities.c.name)).all()
-    if name is not None:
-        for r in rows:
-            if r.name == name:
-                return r.id, r.name, r.timezone
-        raise fail(f"no community named {name!r}" + (f"; known: {', '.join(r.name for r in rows)}" if rows else ""))
-    if len(rows) == 1:
-        return rows[0].id, rows[0].name, rows[0].timezone
-    if not rows:
-        raise fail("the database has no community yet: import history or receive events first")
-    raise fail(f"several communities: pass --community ({', '.join(r.name for r in rows)})")
-
-
 def _member(conn: Connection, who: str, community: str | None) -> tuple[int, str, int, str]:
-    """(community id, its time zone, member id, display name) for MEMBER and --community. A bare member
-    id needs no --community; a name or account is looked up in --community (default: the only one)."""
-    cid = community_of(conn, who) if community is None else None
-    if cid is None:
-        cid, _, _ = _community(conn, community)
-    mid = member_id(conn, cid, who)
+    """(community id, its time zone, member id, display name) for MEMBER and --community."""
+    cid, mid = pick_member(conn, who, community)
     row = conn.execute(
         select(members.c.display_name, communities.c.timezone).join(communities, communities.c.id == members.c.community_id).where(members.c.id == mid)
     ).one()
@@ -72,7 +53,7 @@ def leaderboard(
     if period not in PERIODS:
         raise fail(f"--period must be one of {', '.join(PERIODS)} (got {period!r})")
     with state(ctx).engine().connect() as conn:
-        cid, cname, tz = _community(conn, community)
+        cid, cname, tz = pick_community(conn, community)
         if at is None:
             moment = datetime.now(timezone.utc)
         else:
@@ -170,7 +151,7 @@ def check(
 ) -> None:
     """Audit the ledger: every transaction has two entries summing to zero; balances equal their entries."""
     with state(ctx).engine().begin() as conn:
-        cid, cname, _ = _community(conn, community)
+        cid, cname, _ = pick_community(conn, community)
         if rebuild:
             console.print(f"rebuilt {rebuild_balances(conn, cid):,} balances from the entries")
         problems = check_ledger(conn, cid)

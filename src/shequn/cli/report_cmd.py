@@ -12,9 +12,10 @@ from rich.markup import escape
 from sqlalchemy import or_, select
 
 from shequn.cli.context import console, fail, state
+from shequn.cli.who import pick_community
 from shequn.domain.events import to_ms
 from shequn.store.db import DatabaseError
-from shequn.store.tables import communities, groups
+from shequn.store.tables import groups
 
 LANGS = ("both", "zh", "en")
 HELP = (
@@ -29,25 +30,10 @@ def _day(value: str | None, tz: str, option: str) -> int | None:
     try:
         dt = datetime.fromisoformat(value)
     except ValueError:
-        raise fail(escape(f"{option} {value!r}") + f" is not a date (YYYY-MM-DD or ISO 8601)") from None
+        raise fail(escape(f"{option} {value!r}") + " is not a date (YYYY-MM-DD or ISO 8601)") from None
     if dt.tzinfo is None:
         dt = dt.replace(tzinfo=ZoneInfo(tz))
     return to_ms(dt)
-
-
-def _community(conn, name: str | None):
-    rows = conn.execute(select(communities.c.id, communities.c.name, communities.c.timezone).order_by(communities.c.id)).all()
-    if name is not None:
-        match = [r for r in rows if r.name == name]
-        if not match:
-            known = ", ".join(repr(r.name) for r in rows) or "none yet"
-            raise fail(escape(f"no community named {name!r} (known: {known})"))
-        return match[0]
-    if not rows:
-        raise fail("no data yet: import some history first, e.g. shequn import irc path/to/logs --community C")
-    if len(rows) > 1:
-        raise fail(escape("several communities: pick one with --community (" + ", ".join(repr(r.name) for r in rows) + ")"))
-    return rows[0]
 
 
 def _groups(conn, community_id: int, wanted: list[str]) -> tuple[list[int] | None, list[str] | None]:
@@ -88,7 +74,7 @@ def report(
     try:
         engine = state(ctx).engine()
         with engine.connect() as conn:
-            comm = _community(conn, community)
+            comm = pick_community(conn, community)
             group_ids, group_names = _groups(conn, comm.id, group or [])
             since_ms, until_ms = _day(since, comm.timezone, "--since"), _day(until, comm.timezone, "--until")
             if since_ms is not None and until_ms is not None and since_ms >= until_ms:

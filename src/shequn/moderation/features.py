@@ -56,7 +56,9 @@ def _ngrams(codes: np.ndarray, docs: np.ndarray, n_bits: int, ngram_max: int = N
             bucket = key ^ _SALT[n]
             bucket *= _MIX
             bucket >>= shift
-            inside = docs[:m] >= 0 if n == 1 else docs[:m] == docs[n - 1 :]
+            inside = docs[:m] >= 0
+            if n > 1:  # two separators n-1 apart (an empty text) are not an n-gram
+                inside &= docs[:m] == docs[n - 1 :]
             yield n, inside, bucket.astype(np.int64)
 
 
