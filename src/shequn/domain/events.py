@@ -78,9 +78,13 @@ class Event:
         return to_ms(self.at)
 
 
-@dataclass(slots=True, frozen=True)
+@dataclass(slots=True)
 class StoredEvent:
-    """An event as the engine sees it: resolved to rows (group, identity, member) and stored."""
+    """An event as the engine sees it: resolved to rows (group, identity, member) and stored.
+
+    Read-only by contract (modules must not change it), but not ``frozen``: a frozen dataclass sets
+    each field through ``object.__setattr__``, which made building one ~9x slower (about 1.7 µs more
+    per event, 15 s of a 10-million-event backtest)."""
 
     id: int | None  # None only for events that were never stored
     community_id: int
