@@ -185,15 +185,17 @@ def churn_risk(
     interactions: pl.DataFrame | None = None,
     history_windows: int = 13,
     min_examples: int = MIN_EXAMPLES,
+    days: pl.DataFrame | None = None,
 ) -> tuple[pl.DataFrame, dict]:
     """Risk for every member active in the 28 days before ``as_of``, fitted on up to ``history_windows`` earlier windows.
 
     Returns ``(rows, info)``: rows ``member_id, risk (0..1, null when no model), at_risk, reasons
     (list of str), *FEATURES``; info ``{"model": "logistic" | None, "examples", "churned", "note"}``.
+    ``days``: ``active_days(frame, tz, until_ms=as_of_ms)`` when the caller already has it (it is shared).
     """
     from shequn.insights.presence import active_days, local_day, local_day_expr
 
-    ad = active_days(frame, tz, until_ms=as_of_ms)
+    ad = active_days(frame, tz, until_ms=as_of_ms) if days is None else days
     today = local_day(as_of_ms - 1, tz) if as_of_ms > 0 else 0
     end = today + 1
     recv = _received_days(

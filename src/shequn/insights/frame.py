@@ -214,9 +214,9 @@ def _connectorx_url(conn: Connection) -> str | None:
     return None
 
 
-def _read_connectorx(url: str, sql: str) -> pa.Table:
+def _read_connectorx(url: str, sql: str, *, split: bool = True) -> pa.Table:
     # Two partitions = the two cores; ConnectorX splits the id range and reads both halves at once.
-    partition = "id" if sql.startswith("SELECT id,") else None
+    partition = "id" if split and sql.startswith("SELECT id,") else None
     try:
         if url.startswith("sqlite:"):  # never in this process: see shequn.insights.sqlite_reader
             from shequn.insights.sqlite_reader import read_sqlite
@@ -255,7 +255,7 @@ def _assemble(ev: pa.Table | pl.DataFrame, people: pa.Table, with_text: bool) ->
     who = pl.from_arrow(people).select(
         pl.col("identity_id").cast(pl.Int64), pl.col("member_id").cast(pl.Int64), pl.col("is_bot").cast(pl.Boolean)
     )
-    df = df.with_columns(pl.col("identity_id").cast(pl.Int64)).join(who, on="identity_id", how="left")
+    df = df.with_columns(pl.col("identity_id").cast(pl.Int64)).join(who, on="identity_id", how="left", maintain_order="left")
     cols = [
         pl.col("id").cast(pl.Int64),
         pl.col("group_id").cast(pl.Int64),
@@ -269,7 +269,15 @@ def _assemble(ev: pa.Table | pl.DataFrame, people: pa.Table, with_text: bool) ->
     ]
     if with_text:
         cols.append(pl.col("text").cast(pl.String))
-    return df.select(cols).sort("at_ms", "id")
+    return sort_events(df.select(cols))
+
+
+def sort_events(df: pl.DataFrame) -> pl.DataFrame:
+    """``df`` sorted by (at_ms, id). The frame cache stores its segments in this order and new events
+    mostly come after them, so checking first (one cheap pass) usually saves sorting 10M rows with their strings."""
+    step = pl.col("at_ms").diff()
+    ordered = df.select(((step > 0) | ((step == 0) & (pl.col("id").diff() > 0))).fill_null(True).all()).item()
+    return df if ordered else df.sort("at_ms", "id")
 
 
 def load_texts(
@@ -280,26 +288,38 @@ def load_texts(
     since_ms: int | None = None,
     until_ms: int | None = None,
     id_ranges: list[tuple[int, int]] | None = None,
+    human: pl.DataFrame | None = None,
 ) -> pl.DataFrame:
     """``id, group_id, at_ms, text`` of human messages (kind ``message``, author not a bot) in the window.
 
     ``id_ranges``: only events with an id in one of these inclusive ranges: a cheap sample of a long
     history (the database reads just those stretches of its primary key, not every row).
+    ``human``: the ids (column ``id``) of the human messages when the caller has them (the frame's),
+    so identities need not be read again to drop bots.
     """
     sql = _events_sql(conn.dialect.name, community_id, group_ids, since_ms, until_ms, False)
     # events only (the time index serves the window); bots are dropped after a join with identities in memory
-    sql = "SELECT id, group_id, identity_id, at_ms, text FROM events WHERE " + sql.split(" WHERE ", 1)[1]
+    # SQLite's planner prefers the (community_id, at_ms) index to the id ranges whenever ``until_ms`` is
+    # set, and then walks every event of the community (16 s instead of 0.3 s for a 10M-event sample):
+    # NOT INDEXED leaves it only the primary key, which is what the ranges want.
+    source = "events NOT INDEXED" if id_ranges is not None and conn.dialect.name == "sqlite" else "events"
+    sql = f"SELECT id, group_id, identity_id, at_ms, text FROM {source} WHERE " + sql.split(" WHERE ", 1)[1]
     sql += " AND kind = 'message' AND identity_id IS NOT NULL AND text IS NOT NULL"
     if id_ranges is not None:
         spans = " OR ".join(f"id BETWEEN {int(a)} AND {int(b)}" for a, b in id_ranges) or "1 = 0"
         sql += f" AND ({spans})"
     url = _connectorx_url(conn)
-    read = (lambda q: _read_connectorx(url, q)) if url is not None else (lambda q: _read_cursor(conn, q))
-    table, people = read(sql), _read_cursor(conn, _identities_sql(community_id))
-    df = pl.from_arrow(table)
+    # a sample is small: one reader, no extra min/max query to split it
+    split = id_ranges is None
+    read = (lambda q: _read_connectorx(url, q, split=split)) if url is not None else (lambda q: _read_cursor(conn, q))
+    df = pl.from_arrow(read(sql))
     if df.height == 0:
         return pl.DataFrame(schema={"id": pl.Int64, "group_id": pl.Int64, "at_ms": pl.Int64, "text": pl.String})
-    bots = pl.from_arrow(people).filter(pl.col("is_bot").cast(pl.Boolean)).select(pl.col("identity_id").cast(pl.Int64))
-    df = df.with_columns(pl.col("identity_id").cast(pl.Int64)).join(bots, on="identity_id", how="anti")
+    if human is not None:
+        df = df.with_columns(pl.col("id").cast(pl.Int64)).join(human.select(pl.col("id").cast(pl.Int64)), on="id", how="semi")
+    else:
+        people = _read_cursor(conn, _identities_sql(community_id))
+        bots = pl.from_arrow(people).filter(pl.col("is_bot").cast(pl.Boolean)).select(pl.col("identity_id").cast(pl.Int64))
+        df = df.with_columns(pl.col("identity_id").cast(pl.Int64)).join(bots, on="identity_id", how="anti")
     return df.select(pl.col("id").cast(pl.Int64), pl.col("group_id").cast(pl.Int64), pl.col("at_ms").cast(pl.Int64),
                      pl.col("text").cast(pl.String))

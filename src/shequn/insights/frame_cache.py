@@ -14,6 +14,9 @@ import can commit ids below ones already cached: the cache is then rebuilt); a l
 are written under temporary names and renamed. Small communities (fewer than ``MIN_ROWS`` events)
 are not cached at all: reading them directly is already fast. ``SHEQUN_CACHE`` moves the cache
 (default: the per-user cache directory); deleting the directory is always safe.
+
+Other immutable results derived from cached events (the keyword background's term counts) are kept
+beside the segments as ``*.parquet`` files too (``FrameCache.side``), so the same checks clear them.
 """
 
 from __future__ import annotations
@@ -26,6 +29,8 @@ from contextlib import contextmanager
 from pathlib import Path
 
 import polars as pl
+
+from shequn.insights.frame import sort_events
 
 VERSION = 1
 MIN_ROWS = 200_000
@@ -66,6 +71,10 @@ class FrameCache:
     def read(self, meta: dict) -> pl.DataFrame:
         return pl.concat([pl.read_parquet(self.dir / name) for name in meta["segments"]], rechunk=False)
 
+    def side(self) -> Path | None:
+        """The directory for results derived from the cached events, or None while nothing is cached."""
+        return self.dir if self.meta() is not None else None
+
     def clear(self) -> None:
         for path in self.dir.glob("*.parquet"):
             path.unlink(missing_ok=True)
@@ -76,10 +85,10 @@ class FrameCache:
         meta = meta or {"version": VERSION, "segments": [], "rows": 0, "first": None, "last": None}
         first_row = delta.row(int(delta["id"].arg_min()), named=True) if meta["first"] is None else None
         name = f"seg-{int(delta['id'].min())}-{int(delta['id'].max())}.parquet"
-        self._write(delta, name)
+        self._write(sort_events(delta), name)  # in frame order: a load then need not sort again
         segments = [*meta["segments"], name]
         if len(segments) > MAX_SEGMENTS:
-            whole = pl.concat([pl.read_parquet(self.dir / s) for s in segments])
+            whole = sort_events(pl.concat([pl.read_parquet(self.dir / s) for s in segments]))
             name = f"seg-{int(whole['id'].min())}-{int(whole['id'].max())}-c.parquet"
             self._write(whole, name)
             old, segments = segments, [name]

@@ -29,7 +29,9 @@ SCHEMA = {"member_id": pl.Int64, "pagerank": pl.Float64, "betweenness": pl.Float
 def reply_graph(interactions: pl.DataFrame) -> nx.DiGraph:
     """Directed graph member -> target member, ``weight`` = number of replies/mentions."""
     g = nx.DiGraph()
-    edges = interactions.group_by("member_id", "target_member_id").agg(pl.len().alias("weight"))
+    # sorted: Polars groups come out in any order, and the sampled betweenness draws its sources from
+    # the node order, so only a fixed order makes the fixed seed reproducible
+    edges = interactions.group_by("member_id", "target_member_id").agg(pl.len().alias("weight")).sort("member_id", "target_member_id")
     g.add_weighted_edges_from(edges.iter_rows())
     return g
 

@@ -17,7 +17,7 @@ lower-cased (3+ characters, letters first, may contain digits, ``+ # _ -``), min
 Members' names are left out (chat addresses people by name all the time). Before tokenizing, URLs, HTML tags, zero-width characters and the IRC-style leading addressee
 (``nick: ...``) are removed and each message is cut to 2,000 characters, so a pasted log or a
 hostile wall of text cannot dominate. Latin tokenizing runs inside Polars; only messages that hold
-Chinese characters go through jieba. The background is an even sample of at most
+Chinese characters go through jieba. The background is a sample (blocks of consecutive messages) of at most
 ``BACKGROUND_SAMPLE`` messages, and a week with more than ``PERIOD_SAMPLE`` messages is tokenized
 from an even sample of that many (proportions are what matter; counts are scaled back).
 """
@@ -29,6 +29,8 @@ import math
 import polars as pl
 
 BACKGROUND_SAMPLE = 200_000
+#: bump when tokenizing changes: cached background counts (``summary._background``) carry it in their name
+TOKENS_VERSION = 1
 PERIOD_SAMPLE = 50_000  # messages per week tokenized at most (an even sample beyond that)
 MAX_CHARS = 2_000
 
@@ -109,6 +111,14 @@ def _counts(texts: pl.DataFrame, exclude) -> pl.DataFrame:
     return tokens(texts, exclude).group_by("term").agg(pl.len().alias("n"))
 
 
+def document_counts(texts: pl.DataFrame) -> pl.DataFrame:
+    """``term, n``: in how many of ``texts`` (``id, text``) each term occurs, nothing excluded.
+
+    Counts of disjoint sets of messages add up, so a background can be counted in cached pieces.
+    """
+    return _counts(texts, frozenset()).with_columns(pl.col("n").cast(pl.Int64))
+
+
 def top_keywords(period_texts: pl.DataFrame, background: pl.DataFrame, *, top: int = 10, min_messages: int = 3,
                  exclude: frozenset[str] | set[str] = frozenset()) -> list[dict]:
     """Top ``top`` terms of ``period_texts`` scored against ``background`` (both ``id, text``): term, messages, score."""
@@ -117,12 +127,13 @@ def top_keywords(period_texts: pl.DataFrame, background: pl.DataFrame, *, top: i
     return _score(tf, period_texts.height, bg, background.height, top, min_messages)
 
 
-def keywords_by_period(texts: pl.DataFrame, background: pl.DataFrame, *, as_of_ms: int, tz: str, periods: int = 4,
-                       period_days: int = 7, top: int = 10, min_messages: int = 3,
+def keywords_by_period(texts: pl.DataFrame, background: pl.DataFrame | tuple[pl.DataFrame, int], *, as_of_ms: int,
+                       tz: str, periods: int = 4, period_days: int = 7, top: int = 10, min_messages: int = 3,
                        exclude: frozenset[str] | set[str] = frozenset()) -> list[dict]:
     """Per period of ``period_days`` local days counted back from ``as_of`` (newest first):
     ``{"start", "end" (exclusive, local dates), "messages", "keywords": [...]}``.
 
+    ``background``: its messages (``id, text``), or already counted: ``(document_counts(...), messages)``.
     ``exclude``: lower-cased terms never to show, e.g. members' names (chat is full of "nick: ...").
     Every message is tokenized once, the background too.
     """
@@ -138,11 +149,15 @@ def keywords_by_period(texts: pl.DataFrame, background: pl.DataFrame, *, as_of_m
     sampled = dict(t.group_by("p").agg(pl.len()).iter_rows())
     terms = tokens(t.select("id", "text"), exclude).join(t.select("id", "p"), on="id")
     tf_all = terms.group_by("p", "term").agg(pl.len().alias("messages"))
-    bg = _counts(background, exclude).rename({"n": "bg"})
+    if isinstance(background, tuple):
+        counts, n_bg = background
+        bg = (counts.filter(~pl.col("term").is_in(list(exclude))) if exclude else counts).rename({"n": "bg"})
+    else:
+        bg, n_bg = _counts(background, exclude).rename({"n": "bg"}), background.height
     out = []
     for p in range(periods):
         n_p, n_s = int(sizes.get(p, 0)), int(sampled.get(p, 0))
-        words = _score(tf_all.filter(pl.col("p") == p).drop("p"), n_s, bg, background.height, top, min_messages)
+        words = _score(tf_all.filter(pl.col("p") == p).drop("p"), n_s, bg, n_bg, top, min_messages)
         if n_s and n_s < n_p:  # counts from a sample, scaled back to the whole week
             words = [{**w, "messages": round(w["messages"] * n_p / n_s)} for w in words]
         out.append({

@@ -37,14 +37,15 @@ def _month_index(day: int) -> int:
     return d.year * 12 + d.month - 1
 
 
-def member_tiers(frame: pl.DataFrame, *, as_of_ms: int, tz: str) -> pl.DataFrame:
+def member_tiers(frame: pl.DataFrame, *, as_of_ms: int, tz: str, days: pl.DataFrame | None = None) -> pl.DataFrame:
     """``member_id, tier, days_7, days_30, days_90`` for every member seen in the frame (any event).
 
     ``days_N``: active days in the N local days ending on ``as_of``'s local day (inclusive).
+    ``days``: ``active_days(frame, tz, until_ms=as_of_ms)`` when the caller already has it (it is shared).
     """
     seen = frame.filter(pl.col("member_id").is_not_null() & ~pl.col("is_bot").fill_null(False) & (pl.col("at_ms") < as_of_ms))
     members = seen.select(pl.col("member_id").cast(pl.Int64)).unique().sort("member_id")
-    ad = active_days(frame, tz, until_ms=as_of_ms)
+    ad = active_days(frame, tz, until_ms=as_of_ms) if days is None else days
     today = local_day(as_of_ms - 1, tz) if as_of_ms > 0 else 0
     m_idx = _month_index(today)
     if ad.is_empty():

@@ -34,9 +34,13 @@ def recall_list(
     factor: float = 3.0,
     min_overdue_days: int = 7,
     max_silence_days: int = 90,
+    days: pl.DataFrame | None = None,
 ) -> pl.DataFrame:
-    """The ranked recall list (columns in ``SCHEMA``); empty when nobody is overdue."""
-    ad = active_days(frame, tz, until_ms=as_of_ms)
+    """The ranked recall list (columns in ``SCHEMA``); empty when nobody is overdue.
+
+    ``days``: ``active_days(frame, tz, until_ms=as_of_ms)`` when the caller already has it (it is shared).
+    """
+    ad = active_days(frame, tz, until_ms=as_of_ms) if days is None else days
     if ad.is_empty():
         return pl.DataFrame(schema=SCHEMA)
     today = local_day(as_of_ms - 1, tz)

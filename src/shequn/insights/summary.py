@@ -5,7 +5,7 @@ decayed scores and churn models need the past), then every section is a pure fun
 The *period* the operator asks about is ``[since, until)``: by default the 28 days that end with the
 last stored event, so imported history reads as of its end and a live community as of now.
 Text is read only where a section needs it: the period's messages (questions, keywords) and an even
-sample of them as the keyword background. The schema is documented in docs/insights.md.
+sample of all history as the keyword background (``_background``). The schema is in docs/insights.md.
 """
 
 from __future__ import annotations
@@ -74,7 +74,8 @@ def build_insights(
             since_ms = until_ms - DEFAULT_PERIOD_DAYS * DAY_MS
         if since_ms >= until_ms:
             raise ValueError("since must be before until")
-        texts = load_texts(conn, community_id, group_ids=group_ids, since_ms=since_ms, until_ms=until_ms)
+        human = frame.filter(HUMAN_MESSAGE).select("id")
+        texts = load_texts(conn, community_id, group_ids=group_ids, since_ms=since_ms, until_ms=until_ms, human=human)
         names = dict(conn.execute(select(members.c.id, members.c.display_name).where(members.c.community_id == community_id)).all())
     period = frame.filter(pl.col("at_ms") >= since_ms)
     doc: dict = {
@@ -95,7 +96,7 @@ def build_insights(
     with clock("heatmap"):
         doc["heatmap"] = heatmap.heatmap(frame, tz, since_ms=since_ms, until_ms=until_ms)
     with clock("keywords"):
-        doc["keywords"] = _keywords(conn, community_id, group_ids, frame, texts, tz, since_ms, until_ms, names)
+        doc["keywords"] = _keywords(conn, community_id, group_ids, human, texts, tz, since_ms, until_ms, names)
     with_text = period.join(texts.select("id", "text"), on="id", how="left")
     member_doc, per_group_extra = _member_sections(conn, community_id, frame, with_text, tz, since_ms, until_ms, names, top, clock)
     doc["members"] = member_doc
@@ -108,28 +109,102 @@ def build_insights(
     return doc
 
 
-def _keywords(conn, community_id, group_ids, frame, texts, tz, since_ms, until_ms, names) -> list[dict]:
-    """Weekly keywords of the period (at most the last 4 weeks) against a sample of all history.
-
-    The background is ``BACKGROUND_BLOCKS`` evenly spaced stretches of consecutive events (ids are
-    assigned in arrival order), about ``keywords.BACKGROUND_SAMPLE`` events in all: the database reads
-    only those stretches, and consecutive events keep whole conversations together.
-    """
-    ids = frame.filter(HUMAN_MESSAGE)["id"]
-    if ids.len() == 0:
+def _keywords(conn, community_id, group_ids, human, texts, tz, since_ms, until_ms, names) -> list[dict]:
+    """Weekly keywords of the period (at most the last 4 weeks) against a sample of all history (``_background``)."""
+    if human.height == 0:
         return keywords.keywords_by_period(texts, texts.select("id", "text"), as_of_ms=until_ms, tz=tz, periods=1)
-    lo, hi = int(ids.min()), int(ids.max())
-    span = hi - lo + 1
-    if span <= keywords.BACKGROUND_SAMPLE:
-        ranges = [(lo, hi)]
-    else:
-        block = keywords.BACKGROUND_SAMPLE // BACKGROUND_BLOCKS
-        step = span / BACKGROUND_BLOCKS
-        ranges = [(lo + int(i * step), lo + int(i * step) + block - 1) for i in range(BACKGROUND_BLOCKS)]
-    background = load_texts(conn, community_id, group_ids=group_ids, until_ms=until_ms, id_ranges=ranges)
+    background = _background(conn, community_id, group_ids, human, until_ms)
     periods = max(1, min(4, -(-(until_ms - since_ms) // (7 * DAY_MS))))
-    return keywords.keywords_by_period(texts, background.select("id", "text"), as_of_ms=until_ms, tz=tz, periods=periods,
+    return keywords.keywords_by_period(texts, background, as_of_ms=until_ms, tz=tz, periods=periods,
                                        exclude={n.lower() for n in names.values() if n})
+
+
+def _background(conn, community_id, group_ids, human: pl.DataFrame, until_ms: int) -> tuple[pl.DataFrame, int]:
+    """Term counts (``keywords.document_counts``) and size of the keyword background.
+
+    The background is blocks of ``BACKGROUND_SAMPLE / BACKGROUND_BLOCKS`` consecutive ids (ids are
+    assigned in arrival order, so a block keeps whole conversations) that start at multiples of a
+    stride: the block size itself when the history is at most ``BACKGROUND_SAMPLE`` ids long (so all
+    of it), else the block size times the smallest power of two that leaves at most
+    ``BACKGROUND_BLOCKS`` blocks. The database reads only those stretches of its primary key.
+
+    Why multiples of a stride: the same blocks come back run after run (until the history doubles,
+    and then every other one still does), and events never change, so each block's counts are kept
+    beside the frame cache and a daily run tokenizes only blocks it has not seen (the newest). A
+    cached block is used only while the frame's human messages in it are exactly those it was
+    counted from (their number and a hash of their ids, per group filter), so new events in the
+    block, a member turned bot or a replaced database all count it afresh.
+    """
+    import hashlib
+
+    import numpy as np
+
+    from shequn.insights.frame import _connectorx_url
+    from shequn.insights.frame_cache import FrameCache
+
+    ids = human["id"]
+    lo, hi = int(ids.min()), int(ids.max())
+    block = keywords.BACKGROUND_SAMPLE // BACKGROUND_BLOCKS
+    stride = block
+    if hi - lo + 1 > keywords.BACKGROUND_SAMPLE:
+        while hi // stride - lo // stride + 1 > BACKGROUND_BLOCKS:
+            stride *= 2
+    inside = np.sort(ids.filter(ids % stride < block).to_numpy().astype(np.int64))
+    if inside.size == 0:
+        return keywords.document_counts(pl.DataFrame(schema={"id": pl.Int64, "text": pl.String})), 0
+    blk = inside // stride
+    starts = np.flatnonzero(np.r_[True, blk[1:] != blk[:-1]])
+    mixed = (inside.astype(np.uint64) * np.uint64(0x9E3779B97F4A7C15)) ^ np.uint64(0xD1B54A32D192ED03)
+    with np.errstate(over="ignore"):
+        sums = np.add.reduceat(mixed, starts)
+    counts = np.diff(np.r_[starts, inside.size])
+    want = {int(b): f"{int(n)}-{int(h):016x}" for b, n, h in zip(blk[starts], counts, sums)}
+
+    url = _connectorx_url(conn)
+    side = FrameCache(url, community_id).side() if url is not None else None
+    scope = "all" if group_ids is None else hashlib.sha256(",".join(map(str, sorted({int(g) for g in group_ids}))).encode()).hexdigest()[:12]
+    prefix = f"kw{keywords.TOKENS_VERSION}-{scope}-{stride}-"
+    parts: list[pl.DataFrame] = []
+    total = 0
+    missing = []
+    for b, key in want.items():
+        hit = next(iter(side.glob(f"{prefix}{b}-{key}-*.parquet")), None) if side is not None else None
+        try:
+            if hit is None:
+                raise OSError
+            parts.append(pl.read_parquet(hit))
+            total += int(hit.stem.rsplit("-", 1)[1])
+        except (OSError, ValueError, pl.exceptions.PolarsError):
+            missing.append(b)
+    if missing:
+        ranges = [(b * stride, b * stride + block - 1) for b in missing]
+        texts = load_texts(conn, community_id, group_ids=group_ids, until_ms=until_ms, id_ranges=ranges, human=human)
+        texts = texts.select("id", "text").with_columns((pl.col("id") // stride).alias("b"))
+        for b in missing:
+            mine = texts.filter(pl.col("b") == b)
+            counted = keywords.document_counts(mine.select("id", "text"))
+            parts.append(counted)
+            total += mine.height
+            if side is not None:
+                _store(side, f"{prefix}{b}-{want[b]}-{mine.height}.parquet", counted)
+    if side is not None:  # blocks of an earlier stride or an older state of a block are not needed again
+        keep = {f"{prefix}{b}-{key}-" for b, key in want.items()}
+        for path in side.glob(f"kw*-{scope}-*.parquet"):
+            if path.name.rsplit("-", 1)[0] + "-" not in keep:
+                path.unlink(missing_ok=True)
+    merged = pl.concat(parts).group_by("term").agg(pl.col("n").sum()) if parts else keywords.document_counts(
+        pl.DataFrame(schema={"id": pl.Int64, "text": pl.String}))
+    return merged, total
+
+
+def _store(side, name: str, df: pl.DataFrame) -> None:
+    """Write under a temporary name and rename: a reader never sees half a file."""
+    tmp = side / f".{name}.tmp"
+    try:
+        df.write_parquet(tmp)
+        tmp.replace(side / name)
+    except OSError:  # a cache that cannot be written is only slower
+        tmp.unlink(missing_ok=True)
 
 
 def _member_rows(df: pl.DataFrame, names: dict, top: int, cols: list[str]) -> list[dict]:
@@ -143,6 +218,7 @@ def _member_sections(conn, community_id, frame, with_text, tz, since_ms, until_m
     """The member-level sections (built by the member-insights modules), and per-group response rates."""
     from shequn.insights import activity, graph, membership, pyramid, recall, response
     from shequn.insights.interactions import interactions, member_names
+    from shequn.insights.presence import active_days
 
     in_period = pl.col("at_ms") >= since_ms
     with clock("interactions"):
@@ -152,13 +228,15 @@ def _member_sections(conn, community_id, frame, with_text, tz, since_ms, until_m
         responses = response.first_responses(with_text, inter)
     with clock("activity_score"):
         scores = activity.activity_scores(frame, as_of_ms=until_ms, interactions=inter_all, answers=responses)
+    with clock("active_days"):  # member-days: the pyramid, the recall list and churn risk all start from them
+        days = active_days(frame, tz, until_ms=until_ms)
     with clock("pyramid"):
-        tiers = pyramid.member_tiers(frame, as_of_ms=until_ms, tz=tz)
+        tiers = pyramid.member_tiers(frame, as_of_ms=until_ms, tz=tz, days=days)
         bands = pyramid.activity_bands(frame.filter(in_period), as_of_ms=until_ms)
     with clock("membership"):
         status = membership.member_status(frame, as_of_ms=until_ms)
     with clock("recall"):
-        recall_rows = recall.recall_list(frame, as_of_ms=until_ms, tz=tz)
+        recall_rows = recall.recall_list(frame, as_of_ms=until_ms, tz=tz, days=days)
     with clock("key_members"):
         kols = graph.key_members(graph.centrality(inter, k=BETWEENNESS_SOURCES), top=top)
         absence = graph.absence_factor(frame.filter(in_period), as_of_ms=until_ms)
@@ -191,7 +269,7 @@ def _member_sections(conn, community_id, frame, with_text, tz, since_ms, until_m
     doc["churn_risk"] = None
     if churn is not None:
         with clock("churn_risk"):
-            risk, info = churn.churn_risk(frame, as_of_ms=until_ms, tz=tz, interactions=inter_all)
+            risk, info = churn.churn_risk(frame, as_of_ms=until_ms, tz=tz, interactions=inter_all, days=days)
         ranked = risk.filter(pl.col("risk").is_not_null()).sort(["risk", "member_id"], descending=[True, False])
         doc["churn_risk"] = {**info, "at_risk": int(risk["at_risk"].sum()) if risk.height else 0,
                              "top": _member_rows(ranked, names, top, ["member_id", "risk", "reasons"])}
