@@ -41,10 +41,10 @@ def run(url: str, label: str) -> None:
     with eng.connect() as conn:
         from shequn.insights.summary import build_insights
 
-        doc = step("build_insights (last 28 days)", lambda: build_insights(conn, 1))
-        p = doc["period"]
-        times = step("response times for the chart", lambda: data.response_times(
-            conn, 1, group_ids=None, since_ms=p["since_ms"], until_ms=p["until_ms"]))
+        extras: dict = {}
+        doc = step("build_insights (last 28 days)", lambda: build_insights(conn, 1, extras=extras))
+        times = step("response times for the chart", lambda: data.response_times(extras["responses"], doc["period"]["until_ms"]))
+        extras.clear()
         names = data._names(conn, (q.get("member_id") for q in doc["members"]["response_time"]["unanswered"]))
         v = step("view + charts (SVG)", lambda: view.overview_view(data.Overview(doc, times, names)))
         html = step("render (Jinja2)", lambda: render("report.html.j2", v))

@@ -152,3 +152,22 @@ def test_formatting_helpers():
     cohorts = [{"cohort": f"c{i}", "size": 1, "retention": [1.0]} for i in range(MAX_COHORTS + 6)]
     assert cohorts_cut({"cohorts": cohorts}) == {"shown": MAX_COHORTS, "total": MAX_COHORTS + 6}
     assert cohorts_cut({"cohorts": cohorts[:3]}) is None
+
+
+def test_the_chart_and_the_response_section_count_the_same_questions(community):
+    """The report reuses build_insights' frame and first responses (no second load): its chart data
+    and the document's response_time section describe the same questions, and the weekly speakers
+    come from the same frames (W10: Alice's question answered after 10 minutes, 张三's unanswered;
+    W11: Alice's unanswered; new speakers EVIL and BOB)."""
+    from shequn.insights.report import data
+
+    with community.connect() as conn:
+        last_week = report_week(local_midnight_ms(date(2024, 3, 11), "Asia/Shanghai"), "Asia/Shanghai")
+        over = data.overview(conn, 1, since_ms=last_week.start_ms, until_ms=last_week.end_ms)
+        section_ = over.doc["members"]["response_time"]
+        assert len(over.response_s) == section_["questions"] == 2
+        assert sorted(over.response_s, key=lambda s: (s is None, s)) == [600.0, None] and section_["median_s"] == 600.0
+        week = data.weekly(conn, 1, until_ms=local_midnight_ms(date(2024, 3, 18), "Asia/Shanghai"))
+        assert len(week.response_s) == week.doc["members"]["response_time"]["questions"] == 1
+        assert week.response_s == [None]
+        assert sorted(week.new_speakers) == sorted([EVIL, BOB]) and week.lost_speakers == ["张三"]

@@ -58,8 +58,14 @@ def build_insights(
     since_ms: int | None = None,
     until_ms: int | None = None,
     top: int = TOP_N,
+    extras: dict | None = None,
 ) -> dict:
-    """The insights document (docs/insights.md) for a community, or for some of its groups."""
+    """The insights document (docs/insights.md) for a community, or for some of its groups.
+
+    ``extras``: a dict that receives what a view of the document reuses instead of loading it again
+    (the HTML report): ``frame`` (events up to ``until``) and ``responses`` (first responses of the
+    period's questions, as the ``response_time`` section counts them).
+    """
     timings: dict[str, float] = {}
     clock = _Clock(timings)
     comm = conn.execute(select(communities.c.name).where(communities.c.id == community_id)).first()
@@ -98,7 +104,7 @@ def build_insights(
     with clock("keywords"):
         doc["keywords"] = _keywords(conn, community_id, group_ids, human, texts, tz, since_ms, until_ms, names)
     with_text = period.join(texts.select("id", "text"), on="id", how="left")
-    member_doc, per_group_extra = _member_sections(conn, community_id, frame, with_text, tz, since_ms, until_ms, names, top, clock)
+    member_doc, per_group_extra = _member_sections(conn, community_id, frame, with_text, tz, since_ms, until_ms, names, top, clock, extras)
     doc["members"] = member_doc
     with clock("groups"):
         present_by_group = dict(present.group_by("group_id").agg(pl.col("member_id").n_unique()).iter_rows())
@@ -214,7 +220,7 @@ def _member_rows(df: pl.DataFrame, names: dict, top: int, cols: list[str]) -> li
     return out
 
 
-def _member_sections(conn, community_id, frame, with_text, tz, since_ms, until_ms, names, top, clock) -> tuple[dict, dict]:
+def _member_sections(conn, community_id, frame, with_text, tz, since_ms, until_ms, names, top, clock, extras=None) -> tuple[dict, dict]:
     """The member-level sections (built by the member-insights modules), and per-group response rates."""
     from shequn.insights import activity, graph, membership, pyramid, recall, response
     from shequn.insights.interactions import interactions, member_names
@@ -226,6 +232,8 @@ def _member_sections(conn, community_id, frame, with_text, tz, since_ms, until_m
         inter = inter_all.filter(in_period)
     with clock("response_time"):
         responses = response.first_responses(with_text, inter)
+    if extras is not None:
+        extras.update(frame=frame, responses=responses)
     with clock("activity_score"):
         scores = activity.activity_scores(frame, as_of_ms=until_ms, interactions=inter_all, answers=responses)
     with clock("active_days"):  # member-days: the pyramid, the recall list and churn risk all start from them

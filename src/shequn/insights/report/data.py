@@ -22,7 +22,7 @@ from dataclasses import dataclass
 import polars as pl
 from sqlalchemy import Connection, select
 
-from shequn.insights.frame import community_tz, load_frame, load_texts
+from shequn.insights.frame import community_tz
 from shequn.insights.report.weeks import Week, default_until_ms, report_week
 from shequn.insights.summary import build_insights
 from shequn.store.tables import events, members
@@ -56,19 +56,14 @@ def _names(conn: Connection, ids) -> dict[int, str]:
     return out
 
 
-def response_times(conn: Connection, community_id: int, *, group_ids, since_ms: int, until_ms: int) -> list[float | None]:
-    """First-response seconds per question asked in ``[since, until)`` (None when not answered before ``until``)."""
-    from shequn.insights import response
-    from shequn.insights.interactions import interactions, member_names
-
-    frame = load_frame(conn, community_id, group_ids=group_ids, since_ms=since_ms, until_ms=until_ms)
-    if frame.is_empty():
+def response_times(responses: pl.DataFrame, until_ms: int) -> list[float | None]:
+    """First-response seconds per question asked before ``until`` (None when not answered before ``until``),
+    from the ``responses`` that ``build_insights`` counted (its ``extras``), so the chart and the
+    ``response_time`` section describe the same questions."""
+    if responses.is_empty():
         return []
-    texts = load_texts(conn, community_id, group_ids=group_ids, since_ms=since_ms, until_ms=until_ms)
-    with_text = frame.join(texts.select("id", "text"), on="id", how="left")
-    inter = interactions(frame, names=member_names(conn, community_id))
     answered = pl.col("answered_ms").is_not_null() & (pl.col("answered_ms") < until_ms)
-    rows = response.first_responses(with_text, inter).filter(pl.col("asked_ms") < until_ms)
+    rows = responses.filter(pl.col("asked_ms") < until_ms)
     return rows.select(pl.when(answered).then(pl.col("response_s")).otherwise(None)).to_series().to_list()
 
 
@@ -80,19 +75,21 @@ def last_event_ms(conn: Connection, community_id: int, group_ids) -> int | None:
 
 
 def overview(conn: Connection, community_id: int, *, group_ids=None, since_ms=None, until_ms=None) -> Overview:
-    doc = build_insights(conn, community_id, group_ids=group_ids, since_ms=since_ms, until_ms=until_ms)
-    period = doc["period"]
-    times = response_times(conn, community_id, group_ids=group_ids, since_ms=period["since_ms"], until_ms=period["until_ms"])
+    extras: dict = {}
+    doc = build_insights(conn, community_id, group_ids=group_ids, since_ms=since_ms, until_ms=until_ms, extras=extras)
+    times = response_times(extras.get("responses", pl.DataFrame()), doc["period"]["until_ms"])
     unanswered = (doc.get("members") or {}).get("response_time", {}).get("unanswered", [])
     return Overview(doc, times, _names(conn, (q.get("member_id") for q in unanswered)))
 
 
-def speakers(conn: Connection, community_id: int, *, group_ids, week: Week, tz: str) -> dict[int, int]:
-    """member id -> active days in the week (presence.active_days: human messages on local days)."""
+def speakers(frame: pl.DataFrame | None, *, week: Week, tz: str) -> dict[int, int]:
+    """member id -> active days in the week (presence.active_days: human messages on local days), from
+    the frame ``build_insights`` loaded for that week (its ``extras``)."""
     from shequn.insights.presence import active_days
 
-    frame = load_frame(conn, community_id, group_ids=group_ids, since_ms=week.start_ms, until_ms=week.end_ms)
-    ad = active_days(frame, tz)
+    if frame is None or frame.is_empty():
+        return {}
+    ad = active_days(frame.filter((pl.col("at_ms") >= week.start_ms) & (pl.col("at_ms") < week.end_ms)), tz)
     return dict(ad.group_by("member_id").agg(pl.len()).iter_rows())
 
 
@@ -103,11 +100,15 @@ def weekly(conn: Connection, community_id: int, *, group_ids=None, until_ms=None
         until_ms = default_until_ms(last_event_ms(conn, community_id, group_ids), now_ms, tz)
     this = report_week(until_ms, tz)
     last = this.previous()
-    doc = build_insights(conn, community_id, group_ids=group_ids, since_ms=this.start_ms, until_ms=this.end_ms)
-    previous = build_insights(conn, community_id, group_ids=group_ids, since_ms=last.start_ms, until_ms=last.end_ms)
-    times = response_times(conn, community_id, group_ids=group_ids, since_ms=this.start_ms, until_ms=this.end_ms)
-    now_days = speakers(conn, community_id, group_ids=group_ids, week=this, tz=tz)
-    before_days = speakers(conn, community_id, group_ids=group_ids, week=last, tz=tz)
+    # one frame per document, reused for the chart and the speakers, and let go before the next is loaded
+    extras: dict = {}
+    doc = build_insights(conn, community_id, group_ids=group_ids, since_ms=this.start_ms, until_ms=this.end_ms, extras=extras)
+    times = response_times(extras.get("responses", pl.DataFrame()), this.end_ms)
+    now_days = speakers(extras.get("frame"), week=this, tz=tz)
+    extras.clear()
+    previous = build_insights(conn, community_id, group_ids=group_ids, since_ms=last.start_ms, until_ms=last.end_ms, extras=extras)
+    before_days = speakers(extras.get("frame"), week=last, tz=tz)
+    extras.clear()
     new_ids = sorted(set(now_days) - set(before_days), key=lambda m: (-now_days[m], m))
     lost_ids = sorted(set(before_days) - set(now_days), key=lambda m: (-before_days[m], m))
     unanswered = (doc.get("members") or {}).get("response_time", {}).get("unanswered", [])
