@@ -50,9 +50,9 @@ from importlib import resources
 from typing import Any, NamedTuple
 
 from shequn.moderation.model import SpamModel
-from shequn.moderation.normalize import normalize
-from shequn.moderation.patterns import find_contact_handles, find_links, find_phones
-from shequn.moderation.similarity import Match, SpamIndex
+from shequn.moderation.normalize import normalize, normalize_many
+from shequn.moderation.patterns import find_many
+from shequn.moderation.similarity import SpamIndex
 from shequn.moderation.stopwords import StopWords, default_stop_words
 
 __all__ = ["Check", "Verdict", "Settings", "Detector", "EVIDENCE", "MAX_CHECK_CHARS", "CHECK_NAMES"]
@@ -115,6 +115,9 @@ class Settings:
             raise ValueError(f"threshold must be in (0, 1], got {self.threshold}")
 
 
+_new = object.__new__
+
+
 def _sigmoid(z: float) -> float:
     if z >= 0:
         return 1.0 / (1.0 + math.exp(-z))
@@ -130,6 +133,18 @@ def _evidence(name: str, hits: int) -> float:
 def _quote(items: list[str], limit: int = 3, width: int = 60) -> str:
     shown = ", ".join(repr(x[:width]) for x in items[:limit])
     return shown + (f" and {len(items) - limit} more" if len(items) > limit else "")
+
+
+def _hits_check(name: str, hits: list[str], what: str, ev: float) -> Check:
+    return Check(name, True, f"{len(hits)} {what}{'s' if len(hits) > 1 else ''}: {_quote(hits)} (+{ev:.1f})")
+
+
+# What a check says when it finds nothing is always the same: built once.
+_NO_LINK = Check("links", False, "no link")
+_NO_PHONE = Check("phones", False, "no phone number")
+_NO_HANDLE = Check("contacts", False, "no contact handle")
+_NO_STOP_WORD = Check("stop_words", False, "no stop word")
+_NO_CONTEXT = Check("behaviour", False, "no member context")
 
 
 def _host(link: str) -> str:
@@ -204,65 +219,83 @@ class Detector:
         if len(contexts) != len(texts):
             raise ValueError(f"{len(texts)} texts but {len(contexts)} member contexts")
         cut = [t if len(t) <= MAX_CHECK_CHARS else t[:MAX_CHECK_CHARS] for t in texts]
-        normalized = [normalize(t) for t in cut]
-        log_odds = self.model.log_odds(normalized).tolist()
-        similar = self.known_spam.nearest_many(normalized, quote_from=SIMILARITY_MIN)
+        normalized = normalize_many(cut)
+        marks, n_min = self.stop_words.first_ngram_marks(self.model.n_bits)
+        log_odds, maybe_stop = self.model.log_odds_marked(normalized, marks, n_min)
+        log_odds = log_odds.tolist()
+        stops = self.stop_words.find_many(normalized, None if maybe_stop is None else maybe_stop.tolist())
+        jaccards, samples = self.known_spam.nearest_scores(normalized, quote_from=SIMILARITY_MIN)
         flagged = [i for i, lo in enumerate(log_odds) if lo >= 0.0]
         tops: dict[int, list[tuple[str, float]]] = dict(zip(flagged, self.model.top_ngrams_many([normalized[i] for i in flagged]),
                                                             strict=True))
-        return [self._verdict(texts[i], normalized[i], log_odds[i], similar[i], contexts[i], tops.get(i))
-                for i in range(len(texts))]
+        links, phones, handles = find_many(normalized)
+        no_match = Check("similarity", False, f"no similar known spam ({len(self.known_spam)} known)")
+        verdict = self._verdict
+        return [verdict(texts[i], log_odds[i], jaccards[i], samples[i], links[i], phones[i], handles[i],
+                        stops[i], contexts[i], tops.get(i), no_match) for i in range(len(texts))]
 
-    def _verdict(self, original: str, norm: str, log_odds: float, match: Match | None,
-                 ctx: dict[str, Any] | None, top: list[tuple[str, float]] | None = None) -> Verdict:
-        checks: list[Check] = []
+    def _verdict(self, original: str, log_odds: float, jaccard: float | None, sample: str, links: list[str],
+                 phones: list[str], handles: list[str], stops: list[str], ctx: dict[str, Any] | None,
+                 top: list[tuple[str, float]] | None, no_match: Check) -> Verdict:
+        # The common case (nothing found) reuses prebuilt Checks: this runs once per message, so it is kept lean.
         z = max(-CLASSIFIER_CLIP, min(CLASSIFIER_CLIP, log_odds))
-
         p = _sigmoid(log_odds)
         if p >= 0.5:
             why = f"; strongest n-grams {_quote([g for g, _ in top])}" if top else ""
-            checks.append(Check("classifier", True, f"p(spam)={p:.3f} (log-odds {log_odds:+.2f}){why}"))
+            classifier = Check("classifier", True, f"p(spam)={p:.3f} (log-odds {log_odds:+.2f}){why}")
         else:
-            checks.append(Check("classifier", False, f"p(spam)={p:.3f} (log-odds {log_odds:+.2f})"))
+            classifier = Check("classifier", False, f"p(spam)={p:.3f} (log-odds {log_odds:+.2f})")
+        if len(original) > MAX_CHECK_CHARS:
+            classifier = classifier._replace(details=classifier.details + f"; message is {len(original):,} characters, "
+                                                                           f"the first {MAX_CHECK_CHARS:,} were checked")
 
-        links = find_links(norm, normalized=True)
+        allowed: list[str] = []
         if self._allow and links:
             allowed = [u for u in links if any(_host(u) == d or _host(u).endswith("." + d) for d in self._allow)]
             links = [u for u in links if u not in allowed]
+
+        if links:
+            z += (ev := _evidence("links", len(links)))
+            links_check = _hits_check("links", links, "link", ev)
         else:
-            allowed = []
-        phones = find_phones(norm, normalized=True)
-        handles = find_contact_handles(norm, normalized=True)
-        stops = self.stop_words.find(norm)
-
-        for name, hits, what in (("links", links, "link"), ("phones", phones, "phone number"),
-                                 ("contacts", handles, "contact handle"), ("stop_words", stops, "stop word")):
-            if hits:
-                ev = _evidence(name, len(hits))
-                z += ev
-                checks.append(Check(name, True, f"{len(hits)} {what}{'s' if len(hits) > 1 else ''}: {_quote(hits)} (+{ev:.1f})"))
-            else:
-                extra = f" (allow-listed: {_quote(allowed)})" if name == "links" and allowed else ""
-                checks.append(Check(name, False, f"no {what}{extra}"))
-
-        if match is not None and match.jaccard >= SIMILARITY_MIN:
-            ev = SIMILARITY_SLOPE * (match.jaccard - SIMILARITY_BASE)
-            z += ev
-            checks.append(Check("similarity", True, f"Jaccard {match.jaccard:.2f} with known spam {match.sample[:60]!r} (+{ev:.1f})"))
-        elif match is not None:
-            checks.append(Check("similarity", False, f"closest known spam: Jaccard {match.jaccard:.2f}"))
+            links_check = Check("links", False, f"no link (allow-listed: {_quote(allowed)})") if allowed else _NO_LINK
+        if phones:
+            z += (ev := _evidence("phones", len(phones)))
+            phones_check = _hits_check("phones", phones, "phone number", ev)
         else:
-            checks.append(Check("similarity", False, f"no similar known spam ({len(self.known_spam)} known)"))
+            phones_check = _NO_PHONE
+        if handles:
+            z += (ev := _evidence("contacts", len(handles)))
+            contacts_check = _hits_check("contacts", handles, "contact handle", ev)
+        else:
+            contacts_check = _NO_HANDLE
+        if stops:
+            z += (ev := _evidence("stop_words", len(stops)))
+            stops_check = _hits_check("stop_words", stops, "stop word", ev)
+        else:
+            stops_check = _NO_STOP_WORD
 
-        checks.append(self._behaviour(ctx, links, phones, handles))
-        if checks[-1].spam:
-            z += EVIDENCE["behaviour"][0]
+        if jaccard is None:
+            similarity = no_match
+        elif jaccard >= SIMILARITY_MIN:
+            z += (ev := SIMILARITY_SLOPE * (jaccard - SIMILARITY_BASE))
+            similarity = Check("similarity", True, f"Jaccard {jaccard:.2f} with known spam {sample[:60]!r} (+{ev:.1f})")
+        else:
+            similarity = Check("similarity", False, f"closest known spam: Jaccard {jaccard:.2f}")
 
-        if len(original) > MAX_CHECK_CHARS:
-            checks[0] = checks[0]._replace(details=checks[0].details + f"; message is {len(original):,} characters, "
-                                                                       f"the first {MAX_CHECK_CHARS:,} were checked")
+        if ctx:
+            behaviour = self._behaviour(ctx, links, phones, handles)
+            if behaviour.spam:
+                z += EVIDENCE["behaviour"][0]
+        else:
+            behaviour = _NO_CONTEXT
         score = round(_sigmoid(z), 4)
-        return Verdict(score >= self.settings.threshold, score, checks)
+        # Verdict(...) without the frozen dataclass's __init__ (three object.__setattr__ calls): a noticeable share of a
+        # check at tens of thousands of messages a second
+        v = _new(Verdict)
+        v.__dict__.update(spam=score >= self.settings.threshold, score=score,
+                          checks=[classifier, links_check, phones_check, contacts_check, stops_check, similarity, behaviour])
+        return v
 
     @staticmethod
     def _behaviour(ctx, links, phones, handles) -> Check:

@@ -35,7 +35,21 @@ class SpamModel:
 
     def log_odds(self, normalized_texts: list[str]) -> np.ndarray:
         """Log-odds that each (normalized) text is spam."""
-        return features.dot(normalized_texts, self.weights) + self.bias
+        return features.dot(normalized_texts, self.weights, any_order=self._sums_exact()) + self.bias
+
+    def log_odds_marked(self, normalized_texts: list[str], marks: np.ndarray | None,
+                        n_min: int = 1) -> tuple[np.ndarray, np.ndarray | None]:
+        """:meth:`log_odds`, and which texts hold an n-gram in a marked bucket (:func:`features.dot_marked`)."""
+        sums, marked = features.dot_marked(normalized_texts, self.weights, marks, n_min, any_order=self._sums_exact())
+        return sums + self.bias, marked
+
+    def _sums_exact(self) -> bool:
+        """features.sums_exact of the weights, asked once (it reads all 2^20 of them)."""
+        exact = self.__dict__.get("_exact_for")
+        if exact is None or exact[0] is not self.weights:
+            exact = (self.weights, features.sums_exact(self.weights))
+            self.__dict__["_exact_for"] = exact
+        return exact[1]
 
     def top_ngrams(self, normalized: str, k: int = 3) -> list[tuple[str, float]]:
         """The n-grams of one text that push hardest towards spam, for the explanation."""

@@ -11,7 +11,9 @@ from functools import lru_cache
 from importlib import resources
 
 import ahocorasick
+import numpy as np
 
+from shequn.moderation import features
 from shequn.moderation.normalize import normalize
 
 
@@ -34,6 +36,32 @@ class StopWords:
             self._automaton.add_word(w, (w, head, tail))
         if self.words:
             self._automaton.make_automaton()
+        self._marks: dict[int, np.ndarray] = {}
+        self._shortest = min(min((len(w) for w in self.words), default=1), features.NGRAM_MAX)
+
+    def first_ngram_marks(self, n_bits: int = features.N_BITS) -> tuple[np.ndarray | None, int]:
+        """The feature buckets of each word's first 4 characters (the whole word if shorter), and the shortest such
+        n: a text none of whose n-grams falls in one holds no word (:meth:`find_many`'s ``maybe``)."""
+        if not self.words:
+            return None, 1
+        if n_bits not in self._marks:
+            marks = np.zeros(1 << n_bits, dtype=bool)
+            for w in self.words:
+                marks[features.bucket_of(w[: features.NGRAM_MAX], n_bits)] = True
+            self._marks[n_bits] = marks
+        return self._marks[n_bits], self._shortest
+
+    def find_many(self, normalized_texts: list[str], maybe: list[bool] | None = None) -> list[list[str]]:
+        """``[self.find(t) for t in normalized_texts]``; ``maybe`` (from :func:`features.dot_marked` with
+        :meth:`first_ngram_marks`) skips the texts that cannot hold a word: the automaton costs ~100 ns a character
+        (about 6 in 7 texts hold none of the words' first n-grams). Texts longer than the features read are always
+        scanned."""
+        if not self.words:
+            return [[] for _ in normalized_texts]
+        if maybe is None:
+            return [self.find(t) for t in normalized_texts]
+        find, cap = self.find, features.MAX_FEATURE_CHARS
+        return [find(t) if m or len(t) > cap else [] for t, m in zip(normalized_texts, maybe, strict=True)]
 
     def find(self, normalized: str) -> list[str]:
         if not self.words:
