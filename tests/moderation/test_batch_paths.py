@@ -13,7 +13,12 @@ import pytest
 from shequn.moderation import features, patterns
 from shequn.moderation.detector import Detector, Settings, shipped_corpus
 from shequn.moderation.normalize import _T2S, normalize, normalize_many
-from shequn.moderation.patterns import find_contact_handles, find_links, find_many, find_phones
+from shequn.moderation.patterns import (
+    find_contact_handles,
+    find_links,
+    find_many,
+    find_phones,
+)
 
 PIECES = (list("0123456789０１２３〇零一二三四五六七八九幺壹两+-.·_/() \t\n:：=是为号信芯心@!?,，。！？【】（）xa中")
           + ["加", "微信", "薇信", "vx", "ＶＸ", "wx", "qq", "扣扣", "tg", "telegram", "whatsapp", "line", "wei", "dm me",

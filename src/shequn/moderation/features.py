@@ -153,7 +153,7 @@ def dot_marked(texts: list[str], weights: np.ndarray, marks: np.ndarray | None =
 
 
 def _dot_in_order(texts: list[str], weights: np.ndarray) -> np.ndarray:
-    n_bits = int(len(weights)).bit_length() - 1
+    n_bits = len(weights).bit_length() - 1
     codes, docs = _codes(texts)
     rows, cols = _hash_ngrams(codes, docs, n_bits)
     sums = np.bincount(rows, weights=weights[cols], minlength=len(texts))
@@ -166,7 +166,7 @@ def _dot_chunk(texts: list[str], weights: np.ndarray, marks: np.ndarray | None =
     """Per text: the sum of its n-grams' weights / sqrt(number of n-grams). The sum is gathered per start position (an
     n-gram that runs past its text's end weighs 0) and added up per text; the count follows from the length. Marked
     n-grams are noted per start position too (one running past its text only ever adds a text to ``marked``)."""
-    n_bits = int(len(weights)).bit_length() - 1
+    n_bits = len(weights).bit_length() - 1
     shift = np.uint64(64 - n_bits)
     if max(map(len, texts)) > MAX_FEATURE_CHARS:
         texts = [t[:MAX_FEATURE_CHARS] for t in texts]

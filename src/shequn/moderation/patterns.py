@@ -406,8 +406,7 @@ def find_many(normalized_texts: list[str]) -> tuple[list[list[str]], list[list[s
         f = present[i]
         if f & _LINK_CHAR or i in dotted:
             links[i] = find_links(t, normalized=True)
-        if f & _HINT_CHAR:  # the hint holds
-            handles[i] = _handles(t)
-        elif f & _HINT_LETTER and _handle_hint(t, chars_checked=True):
+        # one of the hint's characters: it holds; else one of its words' first letters: ask it
+        if f & _HINT_CHAR or (f & _HINT_LETTER and _handle_hint(t, chars_checked=True)):
             handles[i] = _handles(t)
     return links, phones, handles
