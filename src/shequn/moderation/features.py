@@ -47,12 +47,22 @@ def _ngrams(codes: np.ndarray, docs: np.ndarray, n_bits: int, ngram_max: int = N
 
     The n-gram key is built incrementally (key_n = key_{n-1} * P + next code), salted by n, and bucketed by its top
     ``n_bits`` bits after one multiply (Fibonacci hashing)."""
+    for n, bucket in _buckets(codes, n_bits, ngram_max):
+        m = len(bucket)
+        inside = docs[:m] >= 0
+        if n > 1:  # two separators n-1 apart (an empty text) are not an n-gram
+            inside &= docs[:m] == docs[n - 1 :]
+        yield n, inside, bucket.astype(np.int64)
+
+
+def _buckets(codes: np.ndarray, n_bits: int, ngram_max: int = NGRAM_MAX):
+    """For n = 1..ngram_max: (n, hash bucket of the n-gram starting at each position, as uint64), the one
+    hashing both the training features and the batch scorer use. Stops when the codes are shorter than n."""
     key = codes
     shift = np.uint64(64 - n_bits)
-    with np.errstate(over="ignore"):
+    with np.errstate(over="ignore"):  # uint64 arrays wrap around silently: the hash wants that
         for n in range(1, ngram_max + 1):
-            m = len(codes) - n + 1
-            if m <= 0:
+            if len(codes) - n + 1 <= 0:
                 return
             if n > 1:
                 key = key[:-1] * _MUL
@@ -60,10 +70,7 @@ def _ngrams(codes: np.ndarray, docs: np.ndarray, n_bits: int, ngram_max: int = N
             bucket = key ^ _SALT[n]
             bucket *= _MIX
             bucket >>= shift
-            inside = docs[:m] >= 0
-            if n > 1:  # two separators n-1 apart (an empty text) are not an n-gram
-                inside &= docs[:m] == docs[n - 1 :]
-            yield n, inside, bucket.astype(np.int64)
+            yield n, bucket
 
 
 def _hash_ngrams(codes: np.ndarray, docs: np.ndarray, n_bits: int = N_BITS):
@@ -167,7 +174,6 @@ def _dot_chunk(texts: list[str], weights: np.ndarray, marks: np.ndarray | None =
     n-gram that runs past its text's end weighs 0) and added up per text; the count follows from the length. Marked
     n-grams are noted per start position too (one running past its text only ever adds a text to ``marked``)."""
     n_bits = len(weights).bit_length() - 1
-    shift = np.uint64(64 - n_bits)
     if max(map(len, texts)) > MAX_FEATURE_CHARS:
         texts = [t[:MAX_FEATURE_CHARS] for t in texts]
     lengths = np.fromiter(map(len, texts), dtype=np.int64, count=len(texts)) + 2  # padded with a space on both ends
@@ -176,15 +182,8 @@ def _dot_chunk(texts: list[str], weights: np.ndarray, marks: np.ndarray | None =
     left = np.repeat(seps, lengths + 1) - np.arange(len(codes))  # characters left in the text from here (0 on a separator)
     acc = np.zeros(len(codes))
     hit = np.zeros(len(codes), dtype=bool) if marks is not None else None
-    key = codes
-    for n in range(1, NGRAM_MAX + 1):  # (uint64 arrays wrap around silently: the hash wants that)
-        m = len(codes) - n + 1
-        if n > 1:
-            key = key[:-1] * _MUL
-            key += codes[n - 1 :]
-        bucket = key ^ _SALT[n]
-        bucket *= _MIX
-        bucket >>= shift
+    for n, bucket in _buckets(codes, n_bits):
+        m = len(bucket)
         at = bucket.view(np.int64)
         w = weights[at]
         w[left[:m] < n] = 0.0
