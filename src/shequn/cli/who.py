@@ -12,7 +12,7 @@ from sqlalchemy import Connection, Row, select
 
 from shequn.cli.context import fail
 from shequn.mall.who import safe_text
-from shequn.store.members import MAX_MEMBER_ID, MemberError, resolve_member
+from shequn.store.members import MemberError, as_member_id, resolve_member
 from shequn.store.tables import communities, members
 
 
@@ -42,10 +42,10 @@ def member_id(conn: Connection, community_id: int, who: str) -> int:
 
 def community_of(conn: Connection, who: str) -> int | None:
     """The community of the member with id ``who``, if ``who`` is one (lets a bare id work without --community)."""
-    who = who.strip()
-    if not (who.isascii() and who.isdigit() and int(who) < MAX_MEMBER_ID):
+    number = as_member_id(who)
+    if number is None:
         return None
-    return conn.execute(select(members.c.community_id).where(members.c.id == int(who))).scalar()
+    return conn.execute(select(members.c.community_id).where(members.c.id == number)).scalar()
 
 
 def pick_member(conn: Connection, who: str, community: str | None) -> tuple[int, int]:

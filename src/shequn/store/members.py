@@ -305,12 +305,18 @@ def find_members(conn: Connection, community_id: int, name: str) -> list[dict]:
 MAX_MEMBER_ID = 2**31  # a bigger number is an account (QQ, Telegram ids), never a row id
 
 
+def as_member_id(who: str) -> int | None:
+    """``who`` as a member row id if it could be one (plain ASCII digits below MAX_MEMBER_ID), else None."""
+    who = who.strip()
+    return int(who) if who.isascii() and who.isdigit() and int(who) < MAX_MEMBER_ID else None
+
+
 def resolve_member(conn: Connection, community_id: int, who: str, show=str) -> int:
     """The one member an operator means by ``who``: a member id of this community, else an account or a
     display name. A name several members share is an error that lists them (id, name, accounts), so the
     operator can pick the id. ``show`` formats names from chat platforms for the operator's screen."""
     who = who.strip()
-    number = int(who) if who.isascii() and who.isdigit() and int(who) < MAX_MEMBER_ID else None
+    number = as_member_id(who)
     if number is not None:
         cid = conn.execute(select(members.c.community_id).where(members.c.id == number)).scalar()
         if cid == community_id:
@@ -335,5 +341,5 @@ def _candidate(conn: Connection, member_id: int, show) -> str:
 
 __all__ = [
     "IdentityResolver", "MemberError", "merge_members", "split_identity", "add_tag", "remove_tag", "set_role", "member_overview", "find_members",
-    "members_named", "resolve_member", "member_references",
+    "members_named", "resolve_member", "member_references", "as_member_id",
 ]
