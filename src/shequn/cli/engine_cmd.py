@@ -10,6 +10,7 @@ from zoneinfo import ZoneInfo
 
 import typer
 from rich.markup import escape
+from rich.progress import Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 from sqlalchemy import or_, select
 
@@ -95,6 +96,11 @@ def backtest(
     since: Annotated[Optional[str], typer.Option(help="From this date (in the playbook's time zone).")] = None,
     until: Annotated[Optional[str], typer.Option(help="Up to (not including) this date.")] = None,
     as_json: Annotated[bool, typer.Option("--json")] = False,
+    workers: Annotated[Optional[int], typer.Option(
+        "--workers", min=1,
+        help="Processes for the replay (default: one per core). A playbook whose modules only use each member's own history "
+             "(points without first-answer tasks, expiry or trust levels) is split by member when the history is long; others use one.",
+    )] = None,
 ) -> None:
     """Replay stored history through a playbook in a sandbox: what would it have done? Nothing is sent, no live state changes; every action is listed with the rule and reason that caused it."""
     pb = _playbook(playbook)
@@ -107,10 +113,16 @@ def backtest(
             gids = list(conn.execute(select(groups.c.id).where(groups.c.community_id == cid, or_(groups.c.name == group, groups.c.external_id == group))).scalars())
             if not gids:
                 raise fail(f"no group {group!r} in community {pb.community!r}")
-        result = run_backtest(
-            conn, pb, cid, group_ids=gids,
-            since_ms=_parse_day(since, pb.timezone, "--since"), until_ms=_parse_day(until, pb.timezone, "--until"),
-        )
+        since_ms, until_ms = _parse_day(since, pb.timezone, "--since"), _parse_day(until, pb.timezone, "--until")
+        with Progress(
+            TextColumn("[bold]replaying[/]"), TextColumn("{task.completed:,} events"), TimeElapsedColumn(),
+            console=err_console, transient=True, disable=as_json or not err_console.is_terminal,
+        ) as bar:
+            task = bar.add_task("backtest", total=None)
+            result = run_backtest(
+                conn, pb, cid, group_ids=gids, since_ms=since_ms, until_ms=until_ms, workers=workers,
+                progress=lambda done: bar.update(task, completed=done),
+            )
         people = member_report(conn, cid, result)
     by_rule: dict[str, list] = {}
     for a in result.actions:

@@ -11,6 +11,9 @@ A module is a class with:
   "introduce yourself within 24 h").
 - optionally ``member_summary(self, ctx) -> Mapping[int, Mapping[str, Any]]``: after a backtest, the
   fields this module adds to each member's entry (member id -> e.g. ``{"points": 12, "level": 1}``).
+- optionally ``partition_safe(self) -> bool``: True if, as configured, the module reads and writes
+  only the state of the event's own member (no state shared between members, nothing time-driven),
+  so a long backtest may replay members in separate processes and merge the results. Default False.
 
 Modules keep their state in ``ctx.state`` (never in attributes), so the same code runs live against
 the database and in a backtest against a throwaway in-memory store.
@@ -80,3 +83,6 @@ class BaseModule:
 
     def member_summary(self, ctx: Context) -> Mapping[int, Mapping[str, Any]]:
         return {}
+
+    def partition_safe(self) -> bool:
+        return False

@@ -37,6 +37,11 @@ class Pipeline:
                 emitted.append(action)
         return emitted
 
+    def partition_safe(self) -> bool:
+        """True when every module declares it only uses the sending member's own state, so a
+        backtest may replay members in separate processes (``engine.backtest``)."""
+        return all(getattr(m, "partition_safe", lambda: False)() for m in self.modules)
+
     def member_summary(self, ctx: Context) -> dict[int, dict]:
         """Per member, the fields every module adds to a backtest report (points, level, ...)."""
         merged: dict[int, dict] = {}

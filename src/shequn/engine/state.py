@@ -35,6 +35,10 @@ class MemoryState:
     def delete(self, module: str, key: str) -> None:
         self._data.pop((module, key), None)
 
+    def items(self) -> list[tuple[tuple[str, str], Any]]:
+        """Every (module, key) and value: what a partitioned backtest hands back to be merged."""
+        return list(self._data.items())
+
 
 class DbState:
     """Live state in table ``module_state``, written in the caller's transaction."""

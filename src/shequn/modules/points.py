@@ -105,6 +105,13 @@ class PointsModule(BaseModule):
         state.set(MODULE, key, rec)
         return actions
 
+    def partition_safe(self) -> bool:
+        """Messages, check-ins, introductions, custom events, levels and badges only touch the
+        member's own record and balance. First answers share each group's open questions between
+        members; expiry and trust windows are swept by the clock, whose ticks a partition would see
+        at other times: those configurations replay in one process."""
+        return self.answer is None and not self.expiry_days and not self.trust
+
     def on_tick(self, now_ms: int, ctx: Context) -> Iterable[Action]:
         """Once per local day: expire old points and re-check trust levels of members gone quiet."""
         if not self.expiry_days and not self.trust:
