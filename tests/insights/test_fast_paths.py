@@ -58,3 +58,28 @@ def test_numpy_logistic_fit_is_the_scikit_learn_optimum():
     coef, intercept = _fit_logistic(z, y, 1.0)
     ref = LogisticRegression(C=1.0, tol=1e-12, max_iter=10_000).fit(z, y)
     assert np.allclose(coef, ref.coef_[0], atol=1e-5) and abs(intercept - ref.intercept_[0]) < 1e-5
+
+
+def test_local_days_by_quarter_hour_equal_converting_every_instant():
+    """``with_local_day`` converts distinct UTC quarter-hours only; it must agree with the per-event
+    conversion everywhere: around DST changes (New York, Lord Howe's half-hour shift), 45-minute
+    offsets (Kathmandu) and Liberia's -0:44:30 of 1971, whose local midnight falls inside a quarter-hour
+    (that quarter-hour is converted event by event)."""
+    from datetime import datetime, timezone
+
+    from shequn.insights.presence import day_column, local_day_expr, with_local_day
+
+    starts = ["2024-03-10 06:30", "2024-11-03 05:45", "2024-04-06 14:45", "2024-06-01 18:00", "1971-06-01 00:30"]
+    at = []
+    for s in starts:
+        base = int(datetime.fromisoformat(s).replace(tzinfo=timezone.utc).timestamp() * 1000)
+        at += [base + k * 37_000 for k in range(-400, 400)]  # ±4 hours in 37-second steps
+    f = pl.DataFrame({"at_ms": at, "id": range(len(at))})
+    for tz in ("America/New_York", "Australia/Lord_Howe", "Asia/Kathmandu", "Africa/Monrovia", "Asia/Shanghai"):
+        got = with_local_day(f, tz)
+        want = f.select(local_day_expr(tz).alias("d"))["d"]
+        assert got.columns == ["at_ms", "id", day_column(tz)]
+        assert got["id"].to_list() == f["id"].to_list()  # row order kept
+        assert (got[day_column(tz)] == want).all(), tz
+    empty = with_local_day(f.clear(), "UTC")
+    assert empty.height == 0 and day_column("UTC") in empty.columns

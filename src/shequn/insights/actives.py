@@ -20,7 +20,7 @@ from __future__ import annotations
 
 import polars as pl
 
-from shequn.insights.presence import HUMAN_MESSAGE, local_day, local_day_expr
+from shequn.insights.presence import HUMAN_MESSAGE, local_day, local_day_of
 
 WINDOWS = {"dau": 1, "wau": 7, "mau": 28}
 DAY_MS = 86_400_000
@@ -32,7 +32,7 @@ DAILY_SCHEMA = {"day": pl.Date, "dau": pl.Int64, "wau": pl.Int64, "mau": pl.Int6
 
 def member_days(frame: pl.DataFrame, tz: str) -> pl.DataFrame:
     """``member_id, day`` (local day number): unique days each member sent a human message."""
-    return frame.filter(HUMAN_MESSAGE).select("member_id", local_day_expr(tz).alias("day")).unique()
+    return frame.filter(HUMAN_MESSAGE).select("member_id", local_day_of(frame, tz).alias("day")).unique()
 
 
 def _rolling_distinct(md: pl.DataFrame, window: int, first_day: int, last_day: int) -> pl.Series:

@@ -14,7 +14,7 @@ from datetime import date
 
 import polars as pl
 
-from shequn.insights.presence import HUMAN_MESSAGE, day_to_date, local_day
+from shequn.insights.presence import HUMAN_MESSAGE, day_column, day_to_date, local_day
 
 
 def _month_expr(tz: str) -> pl.Expr:
@@ -32,11 +32,16 @@ def cohort_retention(frame: pl.DataFrame, tz: str, *, as_of_ms: int, since_ms: i
     Only cohorts whose month starts at or after ``since_ms``'s month are listed (their members' first
     message is still taken from the whole history); at most ``max_months`` offsets are shown.
     """
-    # one row per member and UTC quarter-hour before converting zones (the conversion then runs on far
-    # fewer rows); every zone offset in use is a multiple of 15 minutes, so no message changes month
-    hours = (frame.filter(HUMAN_MESSAGE & (pl.col("at_ms") < as_of_ms))
-             .select("member_id", (pl.col("at_ms") // 900_000 * 900_000).alias("at_ms")).unique())
-    msgs = hours.select("member_id", _month_expr(tz)).unique()
+    human = frame.filter(HUMAN_MESSAGE & (pl.col("at_ms") < as_of_ms))
+    if day_column(tz) in frame.columns:  # local days already known (``with_local_day``): months from distinct member-days
+        days = human.select("member_id", pl.col(day_column(tz)).alias("day")).unique()
+        local = pl.col("day").cast(pl.Date)
+        msgs = days.select("member_id", (local.dt.year().cast(pl.Int32) * 12 + local.dt.month().cast(pl.Int32) - 1).alias("month")).unique()
+    else:
+        # one row per member and UTC quarter-hour before converting zones (the conversion then runs on far
+        # fewer rows); every zone offset in use is a multiple of 15 minutes, so no message changes month
+        hours = human.select("member_id", (pl.col("at_ms") // 900_000 * 900_000).alias("at_ms")).unique()
+        msgs = hours.select("member_id", _month_expr(tz)).unique()
     if msgs.is_empty():
         return []
     first = msgs.group_by("member_id").agg(pl.col("month").min().alias("cohort"))

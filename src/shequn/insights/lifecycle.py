@@ -34,7 +34,7 @@ from datetime import timedelta
 
 import polars as pl
 
-from shequn.insights.presence import HUMAN_MESSAGE, day_to_date, local_day, local_day_expr
+from shequn.insights.presence import HUMAN_MESSAGE, day_to_date, local_day, local_day_of
 
 WEEKS = 8
 LEAVES = ("leave", "kick")
@@ -60,7 +60,7 @@ def weekly(frame: pl.DataFrame, tz: str, *, as_of_ms: int, weeks: int = WEEKS) -
     """
     today = local_day(as_of_ms - 1, tz)
     recent = (pl.col("at_ms") >= as_of_ms - (7 * weeks + 2) * 86_400_000) & (pl.col("at_ms") < as_of_ms)  # +2 days: any zone offset
-    f = frame.filter(recent).with_columns(((today - local_day_expr(tz)) // 7).cast(pl.Int32).alias("week"))
+    f = frame.filter(recent).with_columns(((today - local_day_of(frame, tz)) // 7).cast(pl.Int32).alias("week"))
     f = f.filter(pl.col("week") < weeks)
     human = pl.col("member_id").is_not_null() & ~pl.col("is_bot")
     agg = f.group_by("group_id", "week").agg(
@@ -111,7 +111,7 @@ def retention(frame: pl.DataFrame, tz: str, *, as_of_ms: int) -> float | None:
     """Share of members who spoke in weeks 4-7 and spoke again in weeks 0-3 (null if none spoke then)."""
     today = local_day(as_of_ms - 1, tz)
     w = frame.filter(HUMAN_MESSAGE & (pl.col("at_ms") < as_of_ms) & (pl.col("at_ms") >= as_of_ms - 58 * 86_400_000)).select(
-        "member_id", ((today - local_day_expr(tz)) // 7).alias("week")
+        "member_id", ((today - local_day_of(frame, tz)) // 7).alias("week")
     ).filter(pl.col("week") < 8)
     earlier = set(w.filter(pl.col("week") >= 4)["member_id"].unique().to_list())
     if not earlier:
@@ -131,7 +131,7 @@ def group_lifecycle(frame: pl.DataFrame, tz: str, *, as_of_ms: int, t: Threshold
     start = as_of_ms - (7 * t.dead_weeks + 2) * 86_400_000  # a superset; the local-day test below decides
     lately = (
         frame.filter(HUMAN_MESSAGE & (pl.col("at_ms") >= start) & (pl.col("at_ms") < as_of_ms))
-        .filter(local_day_expr(tz) > today - 7 * t.dead_weeks)
+        .filter(local_day_of(frame, tz) > today - 7 * t.dead_weeks)
         .group_by("group_id").agg(pl.col("member_id").n_unique().alias("n"))
     )
     recent_speakers = {int(g): int(n) for g, n in lately.iter_rows()}

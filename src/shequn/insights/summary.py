@@ -19,7 +19,7 @@ from sqlalchemy import Connection, select
 
 from shequn.insights import actives, cohorts, heatmap, keywords, lifecycle
 from shequn.insights.frame import load_frame, load_texts, community_tz
-from shequn.insights.presence import HUMAN_MESSAGE
+from shequn.insights.presence import HUMAN_MESSAGE, with_local_day
 from shequn.store.tables import communities, groups, members
 
 SCHEMA_VERSION = 1
@@ -73,14 +73,18 @@ def build_insights(
         raise LookupError(f"no community with id {community_id}")
     tz = community_tz(conn, community_id)
     with clock("load"):
-        frame = load_frame(conn, community_id, group_ids=group_ids, until_ms=until_ms)
+        # every section that needs local days reads them from one column (``presence.with_local_day``)
+        frame = with_local_day(load_frame(conn, community_id, group_ids=group_ids, until_ms=until_ms), tz)
         if until_ms is None:
             until_ms = int(frame["at_ms"].max()) + 1 if frame.height else int(time.time() * 1000)
         if since_ms is None:
             since_ms = until_ms - DEFAULT_PERIOD_DAYS * DAY_MS
         if since_ms >= until_ms:
             raise ValueError("since must be before until")
-        human = frame.filter(HUMAN_MESSAGE).select("id")
+        # the reply-link and addressee strings are half the frame's bytes and only the interactions need
+        # them: every other section filters this copy, which moves a fraction of the memory
+        slim = frame.drop("platform_id", "reply_to", "to")
+        human = slim.filter(HUMAN_MESSAGE).select("id")
         texts = load_texts(conn, community_id, group_ids=group_ids, since_ms=since_ms, until_ms=until_ms, human=human)
         names = dict(conn.execute(select(members.c.id, members.c.display_name).where(members.c.community_id == community_id)).all())
     period = frame.filter(pl.col("at_ms") >= since_ms)
@@ -94,21 +98,21 @@ def build_insights(
         "messages": int(period.filter(HUMAN_MESSAGE).height),
     }
     with clock("actives"):
-        present = actives.present_members(frame, since_ms=since_ms, until_ms=until_ms)
-        doc["actives"] = actives.actives_summary(frame, tz, since_ms=since_ms, until_ms=until_ms,
+        present = actives.present_members(slim, since_ms=since_ms, until_ms=until_ms)
+        doc["actives"] = actives.actives_summary(slim, tz, since_ms=since_ms, until_ms=until_ms,
                                                  present=present["member_id"].n_unique())
     with clock("cohorts"):
-        doc["cohorts"] = cohorts.cohort_retention(frame, tz, as_of_ms=until_ms)
+        doc["cohorts"] = cohorts.cohort_retention(slim, tz, as_of_ms=until_ms)
     with clock("heatmap"):
-        doc["heatmap"] = heatmap.heatmap(frame, tz, since_ms=since_ms, until_ms=until_ms)
+        doc["heatmap"] = heatmap.heatmap(slim, tz, since_ms=since_ms, until_ms=until_ms)
     with clock("keywords"):
         doc["keywords"] = _keywords(conn, community_id, group_ids, human, texts, tz, since_ms, until_ms, names)
     with_text = period.join(texts.select("id", "text"), on="id", how="left")
-    member_doc, per_group_extra = _member_sections(conn, community_id, frame, with_text, tz, since_ms, until_ms, names, top, clock, extras)
+    member_doc, per_group_extra = _member_sections(conn, community_id, frame, slim, with_text, tz, since_ms, until_ms, names, top, clock, extras)
     doc["members"] = member_doc
     with clock("groups"):
         present_by_group = dict(present.group_by("group_id").agg(pl.col("member_id").n_unique()).iter_rows())
-        doc["groups"] = _groups(conn, community_id, group_ids, frame, tz, since_ms, until_ms, per_group_extra, present_by_group)
+        doc["groups"] = _groups(conn, community_id, group_ids, slim, tz, since_ms, until_ms, per_group_extra, present_by_group)
     doc["stages"] = {s: sum(1 for g in doc["groups"] if g["lifecycle"]["stage"] == s) for s in ("growing", "stable", "declining", "dead")}
     doc["timings_s"] = {k: round(v, 3) for k, v in timings.items()}
     doc["elapsed_s"] = round(sum(timings.values()), 3)
@@ -220,7 +224,7 @@ def _member_rows(df: pl.DataFrame, names: dict, top: int, cols: list[str]) -> li
     return out
 
 
-def _member_sections(conn, community_id, frame, with_text, tz, since_ms, until_ms, names, top, clock, extras=None) -> tuple[dict, dict]:
+def _member_sections(conn, community_id, frame, slim, with_text, tz, since_ms, until_ms, names, top, clock, extras=None) -> tuple[dict, dict]:
     """The member-level sections (built by the member-insights modules), and per-group response rates."""
     from shequn.insights import activity, graph, membership, pyramid, recall, response
     from shequn.insights.interactions import interactions, member_names
@@ -235,19 +239,19 @@ def _member_sections(conn, community_id, frame, with_text, tz, since_ms, until_m
     if extras is not None:
         extras.update(frame=frame, responses=responses)
     with clock("activity_score"):
-        scores = activity.activity_scores(frame, as_of_ms=until_ms, interactions=inter_all, answers=responses)
+        scores = activity.activity_scores(slim, as_of_ms=until_ms, interactions=inter_all, answers=responses)
     with clock("active_days"):  # member-days: the pyramid, the recall list and churn risk all start from them
-        days = active_days(frame, tz, until_ms=until_ms)
+        days = active_days(slim, tz, until_ms=until_ms)
     with clock("pyramid"):
-        tiers = pyramid.member_tiers(frame, as_of_ms=until_ms, tz=tz, days=days)
-        bands = pyramid.activity_bands(frame.filter(in_period), as_of_ms=until_ms)
+        tiers = pyramid.member_tiers(slim, as_of_ms=until_ms, tz=tz, days=days)
+        bands = pyramid.activity_bands(slim.filter(in_period), as_of_ms=until_ms)
     with clock("membership"):
-        status = membership.member_status(frame, as_of_ms=until_ms)
+        status = membership.member_status(slim, as_of_ms=until_ms)
     with clock("recall"):
-        recall_rows = recall.recall_list(frame, as_of_ms=until_ms, tz=tz, days=days)
+        recall_rows = recall.recall_list(slim, as_of_ms=until_ms, tz=tz, days=days)
     with clock("key_members"):
         kols = graph.key_members(graph.centrality(inter, k=BETWEENNESS_SOURCES), top=top)
-        absence = graph.absence_factor(frame.filter(in_period), as_of_ms=until_ms)
+        absence = graph.absence_factor(slim.filter(in_period), as_of_ms=until_ms)
     churned = status.filter(pl.col("status") == "churned")
     doc = {
         "activity_score": {
@@ -277,7 +281,7 @@ def _member_sections(conn, community_id, frame, with_text, tz, since_ms, until_m
     doc["churn_risk"] = None
     if churn is not None:
         with clock("churn_risk"):
-            risk, info = churn.churn_risk(frame, as_of_ms=until_ms, tz=tz, interactions=inter_all, days=days)
+            risk, info = churn.churn_risk(slim, as_of_ms=until_ms, tz=tz, interactions=inter_all, days=days)
         ranked = risk.filter(pl.col("risk").is_not_null()).sort(["risk", "member_id"], descending=[True, False])
         doc["churn_risk"] = {**info, "at_risk": int(risk["at_risk"].sum()) if risk.height else 0,
                              "top": _member_rows(ranked, names, top, ["member_id", "risk", "reasons"])}
