@@ -78,18 +78,20 @@ def membership_flow(frame: pl.DataFrame, *, since_ms: int, until_ms: int) -> dic
 
 def present_members(frame: pl.DataFrame, *, since_ms: int, until_ms: int) -> pl.DataFrame:
     """``group_id, member_id`` of members present in the period (see the module docstring)."""
-    human = frame.filter(HUMAN & (pl.col("at_ms") < until_ms))
+    human = frame.filter(HUMAN & (pl.col("at_ms") < until_ms)).select("id", "group_id", "member_id", "kind", "at_ms")
     during = human.filter(pl.col("at_ms") >= since_ms).select("group_id", "member_id").unique()
     from shequn.insights.frame import sort_events
 
-    # rows keep their order inside a group, so on rows in (at_ms, id) order (the frame's: checked, not
-    # re-sorted) the last kind is the latest, without sorting every group
+    # on rows in (at_ms, id) order (the frame's: checked, not re-sorted) the last row of each pair is its
+    # latest event, which ``unique(keep="last")`` finds without grouping; the pair travels as one integer
+    # (as in ``interactions``), much faster to hash than two columns
+    pair = pl.col("group_id").cast(pl.UInt64) * (1 << 32) + pl.col("member_id").cast(pl.UInt64)
     before = (
         sort_events(human.filter(pl.col("at_ms") < since_ms))
-        .group_by("group_id", "member_id")
-        .agg(pl.col("kind").last().alias("last_kind"))
-        .filter(~pl.col("last_kind").is_in(LEAVES))
-        .select("group_id", "member_id")
+        .select(pair.alias("pair"), "kind")
+        .unique("pair", keep="last")
+        .filter(~pl.col("kind").is_in(LEAVES))
+        .select((pl.col("pair") // (1 << 32)).cast(pl.Int64).alias("group_id"), (pl.col("pair") % (1 << 32)).cast(pl.Int64).alias("member_id"))
     )
     return pl.concat([during, before]).unique()
 

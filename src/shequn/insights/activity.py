@@ -51,32 +51,29 @@ def activity_scores(
     ``response.first_responses``. Either may be omitted (then nothing counts as a reply / answer).
     """
     w = {**WEIGHTS, **(weights or {})}
-    past = frame.filter(pl.col("at_ms") < as_of_ms)
-    msgs = past.filter(HUMAN_MESSAGE).select(pl.col("id").cast(pl.Int64), pl.col("member_id").cast(pl.Int64), "at_ms")
-    reply_ids = (interactions.select("id").unique() if interactions is not None and not interactions.is_empty()
-                 else pl.DataFrame(schema={"id": pl.Int64}))
-    answer_ids = (answers.filter(pl.col("answer_id").is_not_null()).select(pl.col("answer_id").cast(pl.Int64).alias("id")).unique()
-                  if answers is not None and not answers.is_empty() else pl.DataFrame(schema={"id": pl.Int64}))
-    msgs = msgs.with_columns(
-        pl.col("id").is_in(reply_ids["id"].implode()).alias("is_reply"),
-        pl.col("id").is_in(answer_ids["id"].implode()).alias("is_answer"),
-    ).with_columns(
-        (pl.when(pl.col("is_reply")).then(w["reply"]).otherwise(w["message"])
-         + pl.when(pl.col("is_answer")).then(w["answer"]).otherwise(0.0)).alias("weight")
-    )
-    reacts = past.filter(
-        (pl.col("kind") == "reaction") & ~pl.col("is_bot").fill_null(False) & pl.col("member_id").is_not_null()
-    ).select(pl.col("member_id").cast(pl.Int64), "at_ms", pl.lit(w["reaction"]).alias("weight"))
-    scored = pl.concat([
-        msgs.select("member_id", "at_ms", "weight", pl.lit(1).alias("m"), pl.col("is_reply").cast(pl.Int64).alias("r"),
-                    pl.col("is_answer").cast(pl.Int64).alias("a"), pl.lit(0).alias("x")),
-        reacts.select("member_id", "at_ms", "weight", pl.lit(0).alias("m"), pl.lit(0).alias("r"), pl.lit(0).alias("a"),
-                      pl.lit(1).alias("x")),
-    ], how="vertical_relaxed")
-    if scored.is_empty():
-        return pl.DataFrame(schema=SCHEMA)
-    return (
-        scored.group_by("member_id")
+    # lazy, so the filters below move only the columns they keep (not the whole frame), and one pass
+    # over the rows computes every sum
+    past = frame.lazy().filter(pl.col("at_ms") < as_of_ms)
+    reply_ids = (interactions.select("id").unique()["id"] if interactions is not None and not interactions.is_empty()
+                 else pl.Series("id", [], pl.Int64))
+    answer_ids = (answers.filter(pl.col("answer_id").is_not_null())["answer_id"].cast(pl.Int64).unique()
+                  if answers is not None and not answers.is_empty() else pl.Series("answer_id", [], pl.Int64))
+    is_reply = pl.col("id").is_in(reply_ids.implode()) if reply_ids.len() else pl.lit(False)
+    is_answer = pl.col("id").is_in(answer_ids.implode()) if answer_ids.len() else pl.lit(False)
+    msg = HUMAN_MESSAGE
+    reaction = (pl.col("kind") == "reaction") & ~pl.col("is_bot").fill_null(False) & pl.col("member_id").is_not_null()
+    scored = (
+        past.filter(msg | reaction)
+        .select(
+            pl.col("member_id").cast(pl.Int64), "at_ms",
+            msg.alias("m"), (msg & is_reply).alias("r"), (msg & is_answer).alias("a"), (~msg).alias("x"),
+        )
+        .with_columns(
+            (pl.when(pl.col("x")).then(w["reaction"])
+             .otherwise(pl.when(pl.col("r")).then(w["reply"]).otherwise(w["message"])
+                        + pl.when(pl.col("a")).then(w["answer"]).otherwise(0.0))).alias("weight")
+        )
+        .group_by("member_id")
         .agg(
             pl.col("m").sum().cast(pl.Int64).alias("messages"), pl.col("r").sum().cast(pl.Int64).alias("replies"),
             pl.col("a").sum().cast(pl.Int64).alias("answers"), pl.col("x").sum().cast(pl.Int64).alias("reactions"),
@@ -84,4 +81,6 @@ def activity_scores(
         )
         .sort(["score", "member_id"], descending=[True, False])
         .select(list(SCHEMA))
+        .collect()
     )
+    return scored if scored.height else pl.DataFrame(schema=SCHEMA)

@@ -36,6 +36,7 @@ FEATURES = ("active_days", "messages", "trend", "recency_days", "prev_active_day
 #: features that may take any sign are not log-scaled
 _SIGNED = {"trend"}
 MIN_EXAMPLES = 50
+MAX_TRAIN = 100_000  # labelled member-windows a fit uses at most (``_sample``)
 #: windows of history (before the window end) the rhythm features (median gap, regularity) look at
 LOOKBACK = 6
 AT_RISK = 0.5
@@ -45,11 +46,14 @@ class NotEnoughHistory(ValueError):
     """Too few labelled windows (or only one outcome) to fit a model honestly."""
 
 
-def _received_days(interactions: pl.DataFrame | None, day_of) -> pl.DataFrame:
+def _received_days(interactions: pl.DataFrame | None, tz: str) -> pl.DataFrame:
+    """``member_id, day, n``: replies and mentions each member received per local day."""
+    from shequn.insights.presence import day_column, with_local_day
+
     if interactions is None or interactions.is_empty():
         return pl.DataFrame(schema={"member_id": pl.Int64, "day": pl.Int32, "n": pl.UInt32})
-    return (interactions.select(pl.col("target_member_id").alias("member_id"), day_of.alias("day"))
-            .group_by("member_id", "day").agg(pl.len().alias("n")))
+    edges = with_local_day(interactions.select(pl.col("target_member_id").alias("member_id"), "at_ms"), tz)
+    return edges.group_by("member_id", pl.col(day_column(tz)).alias("day")).agg(pl.len().alias("n"))
 
 
 def window_examples(
@@ -232,14 +236,12 @@ def churn_risk(
     (list of str), *FEATURES``; info ``{"model": "logistic" | None, "examples", "churned", "note"}``.
     ``days``: ``active_days(frame, tz, until_ms=as_of_ms)`` when the caller already has it (it is shared).
     """
-    from shequn.insights.presence import active_days, local_day, local_day_expr
+    from shequn.insights.presence import active_days, local_day
 
     ad = active_days(frame, tz, until_ms=as_of_ms) if days is None else days
     today = local_day(as_of_ms - 1, tz) if as_of_ms > 0 else 0
     end = today + 1
-    recv = _received_days(
-        interactions.filter(pl.col("at_ms") < as_of_ms) if interactions is not None else None, local_day_expr(tz)
-    )
+    recv = _received_days(interactions.filter(pl.col("at_ms") < as_of_ms) if interactions is not None else None, tz)
     ends = [end - WINDOW_DAYS * k for k in range(history_windows, 0, -1)]
     # one call for the training windows and the current one: windows are independent, and the member-day
     # table is sorted and its gaps taken once instead of twice
@@ -248,7 +250,7 @@ def churn_risk(
     info = {"model": None, "examples": int(train["label"].is_not_null().sum()), "churned": int(train["label"].sum() or 0),
             "note": None}
     try:
-        model = fit_churn_model(train, min_examples=min_examples)
+        model = fit_churn_model(_sample(train, MAX_TRAIN), min_examples=min_examples)
     except NotEnoughHistory as exc:
         info["note"] = f"no churn model: {exc}"
         return current.select("member_id", pl.lit(None, pl.Float64).alias("risk"), pl.lit(False).alias("at_risk"),
@@ -260,6 +262,21 @@ def churn_risk(
         pl.Series("at_risk", risk >= AT_RISK, dtype=pl.Boolean),
         pl.Series("reasons", model.reasons(current), dtype=pl.List(pl.Utf8)),
     ).select("member_id", "risk", "at_risk", "reasons", *FEATURES), info
+
+
+def _sample(examples: pl.DataFrame, limit: int) -> pl.DataFrame:
+    """At most about ``limit`` labelled rows, chosen by a fixed hash of (member, window end).
+
+    Why: ten features need nowhere near the 300k+ member-windows of a 10-million-event history (the
+    fit's cost grows with rows, its accuracy stops growing long before); a fixed integer hash, not a
+    random draw, keeps the same history giving the same model on every run and every Polars version.
+    """
+    lab = examples.filter(pl.col("label").is_not_null())
+    if lab.height <= limit:
+        return lab
+    keep = limit / lab.height
+    mixed = (pl.col("member_id").cast(pl.UInt64) * 2_654_435_761 + pl.col("end_day").cast(pl.UInt64) * 40_503) % (1 << 32)
+    return lab.filter(mixed < int(keep * (1 << 32)))
 
 
 def roc_auc(labels: np.ndarray, scores: np.ndarray) -> float:
