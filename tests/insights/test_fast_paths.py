@@ -5,8 +5,8 @@ from __future__ import annotations
 
 import numpy as np
 import polars as pl
-
 from member_frames import frame
+
 from shequn.insights.churn import _fit_logistic
 from shequn.insights.interactions import interactions, normalise_names
 from shequn.insights.replies.text import norm_name

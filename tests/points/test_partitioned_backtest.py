@@ -11,8 +11,8 @@ from sqlalchemy import create_engine, select
 from shequn.domain.events import Event, EventKind
 from shequn.engine import backtest
 from shequn.engine.backtest import plan_workers, run_backtest
-from shequn.engine.pipeline import Pipeline
 from shequn.engine.live import LiveIngest
+from shequn.engine.pipeline import Pipeline
 from shequn.playbook.loader import parse_playbook
 from shequn.store.tables import communities
 

@@ -20,13 +20,13 @@ from sqlalchemy import Connection, func, select
 from shequn.domain.actions import Action, ActionKind
 from shequn.engine.module import Context
 from shequn.engine.outbox import SandboxOutbox
-from shequn.engine.pipeline import Pipeline
 from shequn.engine.people import OverlayPeople
+from shequn.engine.pipeline import Pipeline
 from shequn.engine.state import MemoryState
 from shequn.playbook.schema import Playbook
 from shequn.points.ledger import MemoryLedger
-from shequn.store.event_reader import iter_stored_events
 from shequn.store.db import open_engine
+from shequn.store.event_reader import iter_stored_events
 from shequn.store.tables import events, identities, members
 
 TICK_MS = 60_000  # the simulated clock wakes time-driven modules at most once a minute

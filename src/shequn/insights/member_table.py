@@ -21,7 +21,7 @@ import time
 from dataclasses import dataclass, field
 
 import polars as pl
-from sqlalchemy import Connection, select
+from sqlalchemy import Connection
 
 from shequn.domain.events import from_ms
 from shequn.insights.activity import activity_scores
@@ -154,8 +154,7 @@ def load_member_table(
     ``infer``: use reply inference for platforms without reply links (one streamed pass over the
     events); without it only explicit reply links and recorded addressees count as replies.
     """
-    from shequn.insights.frame import community_tz, load_frame
-    from shequn.store.tables import members
+    from shequn.insights.frame import community_tz, display_names, load_frame
 
     tz = community_tz(conn, community_id)
     frame = load_frame(conn, community_id, group_ids=group_ids, until_ms=as_of_ms, with_text=True)
@@ -168,7 +167,7 @@ def load_member_table(
         except ModelError as exc:  # a broken or stale model must not take the member table down with it
             notes.append(f"reply inference unavailable ({exc}); only explicit reply links and addressees count")
     inter = find_interactions(frame, replies, member_names(conn, community_id))
-    names = dict(conn.execute(select(members.c.id, members.c.display_name).where(members.c.community_id == community_id)).all())
+    names = display_names(conn, community_id)
     table = build_member_table(frame, tz=tz, as_of_ms=as_of_ms, names=names, interactions=inter, with_risk=with_risk)
     table.notes.extend(notes)
     return table

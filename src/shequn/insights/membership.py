@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import polars as pl
 
-from shequn.insights.presence import DAY_MS, HUMAN_MESSAGE, local_day_expr
+from shequn.insights.presence import DAY_MS, HUMAN_MESSAGE
 
 SILENCE_DAYS = 30
 LEAVE_KINDS = ("leave", "kick")

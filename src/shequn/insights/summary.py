@@ -18,9 +18,9 @@ import polars as pl
 from sqlalchemy import Connection, select
 
 from shequn.insights import actives, cohorts, heatmap, keywords, lifecycle
-from shequn.insights.frame import load_frame, load_texts, community_tz
+from shequn.insights.frame import community_tz, display_names, load_frame, load_texts
 from shequn.insights.presence import HUMAN_MESSAGE, with_local_day
-from shequn.store.tables import communities, groups, members
+from shequn.store.tables import communities, groups
 
 SCHEMA_VERSION = 1
 DAY_MS = 86_400_000
@@ -86,7 +86,7 @@ def build_insights(
         slim = frame.drop("platform_id", "reply_to", "to")
         human = slim.filter(HUMAN_MESSAGE).select("id")
         texts = load_texts(conn, community_id, group_ids=group_ids, since_ms=since_ms, until_ms=until_ms, human=human)
-        names = dict(conn.execute(select(members.c.id, members.c.display_name).where(members.c.community_id == community_id)).all())
+        names = display_names(conn, community_id)
     period = frame.filter(pl.col("at_ms") >= since_ms)
     doc: dict = {
         "schema": SCHEMA_VERSION,
