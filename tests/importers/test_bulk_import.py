@@ -146,20 +146,21 @@ def test_writer_multi_row_inserts_keep_order_nulls_and_first_copy(db_url):
     """Rows go to SQLite many per statement, with constant ids inlined and NULLs as 0: what is stored must
     be exactly what the rows say, in order, the first of two copies winning, on both databases."""
     from shequn.store.directory import GroupDirectory, ensure_community
-    from shequn.store.event_writer import ROWS_PER_INSERT, EventWriter
+    from shequn.store.event_writer import ROWS_PER_INSERT, ROWS_PER_SMALL_INSERT, EventWriter
     from shequn.store.members import IdentityResolver
 
-    n = ROWS_PER_INSERT * 3 + 7  # whole multi-row statements and a few single rows
+    n = ROWS_PER_INSERT * 3 + ROWS_PER_SMALL_INSERT * 2 + 7
     rows = []
     for i in range(n):
         group = "g1" if i < n // 2 else "g2"
         author = None if i % 11 == 0 else f"nick{i % 5}"
-        reply = f"p{i - 1}" if i % 7 == 3 else None  # runs with and without a reply_to column
+        # g1 is one long run (whole statements of every size, then single rows); in g2 replies cut short runs
+        reply = f"p{i - 1}" if i % 7 == 3 and group == "g2" else None
         payload = '{"to":"x"}' if i % 3 == 0 else None
-        text = None if i % 13 == 0 else ("" if i % 17 == 0 else f"text {i}")
+        text = None if i % 13 == 0 else ("" if i % 17 == 0 else ("0" if i % 19 == 0 else f"text {i}"))
         rows.append(("irc", group, group, author, author, False, "message" if author else "system", 1_700_000_000_000 + i, f"p{i}", reply, text, payload))
-    dup = rows[ROWS_PER_INSERT + 5]
-    rows.insert(ROWS_PER_INSERT + 20, dup[:10] + ("second copy", None))  # same group + id inside one statement
+    dup = rows[ROWS_PER_INSERT // 2]
+    rows.insert(ROWS_PER_INSERT - 10, dup[:10] + ("second copy", None))  # same group + id inside one statement
     engine = open_engine(db_url)
     with engine.connect() as conn:
         cid = ensure_community(conn, "w")
@@ -173,3 +174,52 @@ def test_writer_multi_row_inserts_keep_order_nulls_and_first_copy(db_url):
     assert (counts.added, counts.duplicates) == (n, 1)
     want = [(r[8], r[6], r[7], r[3], r[9], r[10], {"to": "x"} if r[11] else None) for r in rows if r[10] != "second copy"]
     assert [tuple(g) for g in got] == want
+
+
+def test_an_interrupted_import_keeps_what_it_committed(db_url, tmp_path, monkeypatch):
+    """The writer talks to the driver, not through SQLAlchemy: the runner's commits must still reach the
+    database, so an import killed half-way keeps its committed events and a re-run adds only the rest."""
+    from shequn.importers import runner
+
+    for day in range(1, 5):
+        (tmp_path / f"2024-01-0{day}.log.txt").write_text("".join(f"[10:{m:02d}] <nick{m % 3}> line {m}\n" for m in range(30)))
+    monkeypatch.setattr(runner, "COMMIT_EVERY", 20)
+    real = runner.parse_files
+
+    def killed_after_two_files(*args, **kwargs):
+        ends = 0
+        for msg in real(*args, **kwargs):
+            yield msg
+            ends += msg[0] == "end"
+            if ends == 2:
+                raise KeyboardInterrupt
+
+    monkeypatch.setattr(runner, "parse_files", killed_after_two_files)
+    engine = open_engine(db_url)
+    with pytest.raises(KeyboardInterrupt):
+        runner.run_import(engine, IRC, [tmp_path], community="c", group="#g", batch_size=10)
+    engine.dispose()
+    kept = len(stored(open_engine(db_url)))
+    assert 40 <= kept <= 60  # every 20 events were committed; at most the last uncommitted ones are lost
+    monkeypatch.setattr(runner, "parse_files", real)
+    again = runner.run_import(open_engine(db_url), IRC, [tmp_path], community="c", group="#g")
+    assert (again.added, again.duplicates) == (120 - kept, kept)
+
+
+def test_fewer_checkpoints_only_during_the_import(db_url):
+    engine = open_engine(db_url)
+    with engine.connect() as conn:
+        if conn.dialect.name != "sqlite":
+            with bulk.fewer_checkpoints(conn):  # nothing to change on PostgreSQL
+                pass
+            return
+        def pragma() -> int:
+            return conn.exec_driver_sql("PRAGMA wal_autocheckpoint").scalar()
+
+        before = pragma()
+        with bulk.fewer_checkpoints(conn):
+            assert pragma() == max(before, bulk.CHECKPOINT_PAGES)
+        assert pragma() == before
+        with pytest.raises(ZeroDivisionError), bulk.fewer_checkpoints(conn):
+            raise ZeroDivisionError
+        assert pragma() == before

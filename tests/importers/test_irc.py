@@ -238,3 +238,24 @@ def test_a_file_of_garbage_is_counted_and_kept(sqlite_cli, sqlite_engine, tmp_pa
     assert (summary["added"], summary["rejected"]) == (1, 5000)
     with sqlite_engine.connect() as conn:
         assert conn.execute(select(func.count()).select_from(import_rejects)).scalar_one() == 5000
+
+
+def test_clock_times_are_exact_around_offset_changes():
+    """The clock converts an hour once and adds minutes to it, except in an hour whose UTC offset
+    changes (DST, or Lord Howe's half-hour shift): every result must equal the full conversion."""
+    from datetime import date, time, timedelta
+
+    from shequn.domain.events import to_ms
+    from shequn.importers.irc import _Clock
+
+    days = [date(2021, 3, 28), date(2021, 10, 31), date(2021, 3, 14), date(2021, 11, 7), date(2021, 4, 4), date(2021, 10, 3)]
+    for zone in ["UTC", "Europe/Berlin", "America/New_York", "Australia/Lord_Howe", "America/St_Johns"]:
+        tz = ZoneInfo(zone)
+        for d in days:
+            clock = _Clock(d, tz)
+            for h in range(24):
+                for m in range(0, 60, 7):
+                    for s in ("", "59"):
+                        want = to_ms(datetime.combine(d, time(h, m, int(s or 0)), tzinfo=tz))
+                        assert clock.at(str(h), f"{m:02d}", s) == want, (zone, d, h, m, s)
+            assert clock.at("0", "01", "") == to_ms(datetime.combine(d + timedelta(days=1), time(0, 1), tzinfo=tz))  # past midnight

@@ -91,27 +91,40 @@ def _json(payload: dict) -> str:
 
 class _Clock:
     """Turns clock-only times into epoch milliseconds, rolling the date when the clock goes backwards.
-    Most lines share a minute with the line before, so the last clock text and its time are kept."""
+    Most lines share a minute with the line before, so the last clock text and its time are kept; and
+    most minutes share an hour whose UTC offset does not change inside it, so a new minute costs an
+    addition instead of a time zone conversion."""
 
-    __slots__ = ("day", "tz", "last", "key", "ms")
+    __slots__ = ("day", "hour", "hour_ms", "key", "last", "ms", "tz")
 
     def __init__(self, start: date | None, tz):
         self.day = start
         self.tz = tz
-        self.last: tuple[int, int, int] | None = None
+        self.last: tuple[int, int, int] = (-1, 0, 0)  # the last clock time (h, m, s); none yet
         self.key: tuple[str, str, str] | None = None  # the clock as written ('12', '34', '') -> self.ms
         self.ms = 0
+        self.hour = -1  # the hour of self.day whose start self.hour_ms holds (-1: none)
+        self.hour_ms: int | None = None  # None: the UTC offset changes inside that hour
 
     def at(self, hh: str, mm: str, ss: str) -> int:
         """Epoch ms of a valid clock time written as strings (``ss`` may be '')."""
         key = (hh, mm, ss)
         if key != self.key:
-            t = (int(hh), int(mm), int(ss or 0))
-            if self.last is not None and t < self.last:
-                self.day = self.day + timedelta(days=1)
-            self.last = t
             self.key = key
-            self.ms = to_ms(datetime.combine(self.day, time(*t), tzinfo=self.tz))
+            t = h, m, s = int(hh), int(mm), int(ss) if ss else 0
+            if t < self.last:
+                self.day = self.day + timedelta(days=1)
+                self.hour = -1
+            self.last = t
+            if h != self.hour:
+                self.hour = h
+                start = datetime.combine(self.day, time(h), tzinfo=self.tz)
+                end = datetime.combine(self.day, time(h, 59, 59), tzinfo=self.tz)
+                self.hour_ms = to_ms(start) if start.utcoffset() == end.utcoffset() else None
+            if self.hour_ms is not None:
+                self.ms = self.hour_ms + m * 60_000 + s * 1000
+            else:  # a DST change (or another offset change) inside this hour: convert exactly
+                self.ms = to_ms(datetime.combine(self.day, time(h, m, s), tzinfo=self.tz))
         return self.ms
 
 
@@ -283,13 +296,13 @@ class _File:
         return [Reject(name, f"line {lineno + 1}", "not an IRC log line", line[:500])], last_ms
 
 
-# One match per line (re.M): a chat line with a valid clock fills groups 1-6 (6: the addressee of
-# 'nick: text'), any other line only group 7. A whole block is matched by one findall call.
-# Possessive quantifiers (*+, {1,40}+) never backtrack into a nick or a first word.
+# One match per line (re.M): a chat line with a valid clock fills groups 1-4 (1: the clock as written,
+# 4: the addressee of 'nick: text'), any other line only group 5. A whole block is matched by one
+# findall call. Possessive quantifiers (*+, {1,40}+) never backtrack into a nick or a first word.
 LINE = re.compile(
-    r"^(?:\[([01]?\d|2[0-3]):([0-5]\d)(?::([0-5]\d))?\] <([^>]*+)>(?: ((?:([^\s:,]{1,40}+)[:,] )?.*))?|(.*))$", re.M
+    r"^(?:\[((?:[01]?\d|2[0-3]):[0-5]\d(?::[0-5]\d)?)\] <([^>]*+)>(?: ((?:([^\s:,]{1,40}+)[:,] )?.*))?|(.*))$", re.M
 )
-ANY_LINE = re.compile(r"^()()()()()()(.*)$", re.M)  # for undated files: every line takes the slow path
+ANY_LINE = re.compile(r"^()()()()(.*)$", re.M)  # for undated files: every line takes the slow path
 
 
 def read_rows(source: Source, opts: ImportOptions) -> Iterator[list[EventRow] | Reject]:
@@ -300,18 +313,20 @@ def read_rows(source: Source, opts: ImportOptions) -> Iterator[list[EventRow] | 
     pattern = LINE if clock.day is not None else ANY_LINE
     to_payload: dict[str, str] = {}  # addressee -> payload JSON
     last_ms: int | None = None  # the time a '===' line takes: that of the line before it
-    key_hh = key_mm = key_ss = None  # the clock text of the last timed line, and its time
+    key = None  # the clock text of the last chat line, and its time
     at_ms = 0
     for first, block in iter_blocks(source, FALLBACKS):
         rows: list[EventRow] = []
         append = rows.append
         lineno = first - 1
-        for hh, mm, ss, nick, text, to, other in pattern.findall(block):
+        for clk, nick, text, to, other in pattern.findall(block):
             lineno += 1
-            if hh:
-                if mm != key_mm or hh != key_hh or ss != key_ss:
+            if clk:
+                if clk != key:
+                    key = clk
+                    hh, _, mm = clk.partition(":")
+                    mm, _, ss = mm.partition(":")
                     at_ms = clock.at(hh, mm, ss)
-                    key_hh, key_mm, key_ss = hh, mm, ss
                 if pending:
                     rows.extend(f.flush_pending(at_ms))
                 last_ms = at_ms
@@ -322,6 +337,7 @@ def read_rows(source: Source, opts: ImportOptions) -> Iterator[list[EventRow] | 
                     payload = None
                 append((PLATFORM, gid, gid, nick, nick, False, MESSAGE, at_ms, f"{prefix}{lineno}", None, text, payload))
             elif other and not other.isspace():
+                moved = clock.key
                 items, last_ms = f.line(lineno, other, last_ms)
                 for item in items:
                     if type(item) is tuple:
@@ -332,8 +348,8 @@ def read_rows(source: Source, opts: ImportOptions) -> Iterator[list[EventRow] | 
                             rows = []
                             append = rows.append
                         yield item
-                if clock.key is not None:  # the line may have moved the clock
-                    (key_hh, key_mm, key_ss), at_ms = clock.key, clock.ms
+                if clock.key is not moved:  # a timed line moved the clock: the next chat line asks it again
+                    key = None
         if rows:
             yield rows
     for plineno, body in pending:

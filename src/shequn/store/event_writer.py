@@ -16,6 +16,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from functools import lru_cache
+from operator import itemgetter
 
 import orjson
 from sqlalchemy import Connection
@@ -72,7 +73,8 @@ _PG_MERGE = (
 )
 
 
-ROWS_PER_INSERT = 50  # rows per multi-row INSERT on SQLite
+ROWS_PER_INSERT = 100  # rows per multi-row INSERT on SQLite (600-700 parameters, far below its limit)
+ROWS_PER_SMALL_INSERT = 10  # for the rest of a run, before the last rows go one by one
 
 
 @lru_cache(maxsize=256)
@@ -81,11 +83,12 @@ def _sqlite_insert(community_id: int, group_id: int, with_reply: bool, rows: int
     every execution of a statement is set up, run and reset again, and every parameter is bound
     separately (a string is copied, a None goes through sqlite3's adaptation protocol). So one
     statement takes many rows (``VALUES (...), (...), ...``), the ids that are the same for the whole
-    run are written into it (they are our own integers), a missing identity or payload is bound as 0
-    and turned into NULL by the statement, and reply_to is only a parameter in runs that carry one.
+    run are written into it (they are our own integers), a missing identity, text or payload is bound
+    as 0 and turned into NULL by the statement (an integer never equals a text, so a text "0" stays),
+    and reply_to is only a parameter in runs that carry one.
     Parameters per row: identity, kind, at_ms, platform id, text, payload[, reply_to]."""
     reply_col, reply_val = (", reply_to", ", ?") if with_reply else ("", "")
-    one = f"({int(community_id)}, {int(group_id)}, NULLIF(?, 0), ?, ?, ?, ?, NULLIF(?, 0){reply_val})"
+    one = f"({int(community_id)}, {int(group_id)}, NULLIF(?, 0), ?, ?, ?, NULLIF(?, 0), NULLIF(?, 0){reply_val})"
     return (
         f"INSERT INTO events (community_id, group_id, identity_id, kind, at_ms, platform_id, text, payload{reply_col}) "
         f"VALUES {', '.join([one] * rows)} ON CONFLICT (group_id, platform_id) DO NOTHING"
@@ -99,6 +102,7 @@ class EventWriter:
         self.community_id = community_id
         self.groups = groups
         self.people = people
+        self.conn = conn
         self.dialect = conn.dialect.name
         if self.dialect not in ("sqlite", "postgresql"):
             raise RuntimeError(f"unsupported database {self.dialect!r}: use SQLite or PostgreSQL")
@@ -115,6 +119,10 @@ class EventWriter:
     def write_rows(self, batch: list[EventRow]) -> WriteCounts:
         if not batch:
             return WriteCounts()
+        if not self.conn.in_transaction():
+            # Rows go through the driver, which SQLAlchemy does not see: without a transaction of its
+            # own, the caller's conn.commit() would be a no-op and the rows would stay uncommitted.
+            self.conn.begin()
         runs = self._runs(batch)
         cur = self._driver.cursor()
         try:
@@ -126,20 +134,17 @@ class EventWriter:
     def _write_sqlite(self, cur, runs: list) -> int:
         added = 0
         for group_id, width, flat in runs:
-            per_insert = ROWS_PER_INSERT * width
-            whole = len(flat) // per_insert * per_insert
-            if whole:
-                cur.executemany(
-                    _sqlite_insert(self.community_id, group_id, width == 7, ROWS_PER_INSERT),
-                    (flat[i : i + per_insert] for i in range(0, whole, per_insert)),
-                )
-                added += cur.rowcount
-            if whole < len(flat):  # the last few rows, one by one
-                cur.executemany(
-                    _sqlite_insert(self.community_id, group_id, width == 7, 1),
-                    (flat[i : i + width] for i in range(whole, len(flat), width)),
-                )
-                added += cur.rowcount
+            start = 0
+            for rows in (ROWS_PER_INSERT, ROWS_PER_SMALL_INSERT, 1):  # the rest of a run in smaller statements
+                step = rows * width
+                end = start + (len(flat) - start) // step * step
+                if end > start:
+                    cur.executemany(
+                        _sqlite_insert(self.community_id, group_id, width == 7, rows),
+                        (flat[i : i + step] for i in range(start, end, step)),
+                    )
+                    added += cur.rowcount
+                    start = end
         return added
 
     def _write_pg(self, cur, runs: list) -> int:
@@ -149,7 +154,7 @@ class EventWriter:
                 for i in range(0, len(flat), width):
                     ident, kind, at_ms, pid, text, payload, *reply = flat[i : i + width]
                     copy.write_row(_without_nul((pos, self.community_id, group_id, ident or None, kind, at_ms, pid,
-                                                 reply[0] if reply else None, text, payload or None)))
+                                                 reply[0] if reply else None, None if text == 0 else text, payload or None)))
                     pos += 1
         cur.execute(_PG_MERGE)
         added = cur.rowcount
@@ -159,46 +164,66 @@ class EventWriter:
     def _runs(self, batch: list[EventRow]) -> list[tuple[int, int, list]]:
         """The batch as runs of consecutive rows with the same group and the same shape (with or
         without reply_to), in order: (group row id, values per row, [identity id or 0, kind, at_ms,
-        platform id, text, payload or 0[, reply_to], ...] one flat list). Group and identity ids are
-        resolved in the same pass; authors seen for the first time are created together afterwards
-        (one round trip per platform) and patched in."""
+        platform id, text or 0, payload or 0[, reply_to], ...] one flat list). Authors seen for the
+        first time are created first, together (one round trip per platform); then one pass over the
+        rows resolves groups and identities with a dict lookup each."""
+        if len(set(map(itemgetter(0), batch))) == 1:  # one platform, as usual: the author column is searched in C
+            self._new_identities(batch, batch[0][0], list(map(itemgetter(3), batch)))
+        else:
+            self._new_identities_by_platform(batch)
         runs: list[tuple[int, int, list]] = []
-        newcomers: list[tuple[list, int, str, str]] = []  # (run values, position, platform, account id)
-        new_authors: dict[str, dict[str, Author]] = {}
+        identities = self._identities
         last_platform = last_gid = group_id = ids = flat = extend = None
         plain = False  # the current run has no reply_to
-        for platform, gid, gname, author, name, bot, kind, at_ms, pid, reply_to, text, payload in batch:
+        for platform, gid, gname, author, _name, _bot, kind, at_ms, pid, reply_to, text, payload in batch:
             if gid != last_gid or platform != last_platform or plain != (reply_to is None):
                 if gid != last_gid or platform != last_platform:
-                    last_platform, last_gid = platform, gid
+                    last_platform, last_gid, ids = platform, gid, identities[platform]
                     group_id = self.groups.known.get((platform, gid)) or self.groups.resolve(GroupRef(platform, gid, gname))
-                    ids = self._identities.get(platform)
-                    if ids is None:
-                        ids = self._identities[platform] = {}
                 plain = reply_to is None
                 flat = []
                 extend = flat.extend
                 runs.append((group_id, 6 if plain else 7, flat))
-            if author is None:
-                ident = 0
-            else:
-                ident = ids.get(author)
-                if ident is None:
-                    ident = 0
-                    newcomers.append((flat, len(flat), platform, author))
-                    new_authors.setdefault(platform, {}).setdefault(author, Author(author, name, bot))
             if plain:
-                extend((ident, kind, at_ms, pid, text, payload or 0))
+                extend((ids.get(author, 0), kind, at_ms, pid, 0 if text is None else text, payload or 0))
             else:
-                extend((ident, kind, at_ms, pid, text, payload or 0, reply_to))
-        for platform, authors in new_authors.items():
-            self.people.resolve_many(platform, authors.values())
-            ids = self._identities[platform]
-            for author in authors:
-                ids[author] = self.people.get(platform, author)
-        for flat, i, platform, author in newcomers:
-            flat[i] = self._identities[platform][author]
+                extend((ids.get(author, 0), kind, at_ms, pid, 0 if text is None else text, payload or 0, reply_to))
         return runs
+
+    def _new_identities(self, batch: list[EventRow], platform: str, authors: list) -> None:
+        """Find or create the identities of the authors of a one-platform batch not resolved before (the
+        first row of each gives its name and bot flag; they are created in order of first appearance).
+        Afterwards ``self._identities[platform]`` holds every author of the batch."""
+        ids = self._identities.get(platform)
+        if ids is None:
+            ids = self._identities[platform] = {}
+        new = set(authors).difference(ids)
+        new.discard(None)
+        if new:
+            first = dict(zip(reversed(authors), range(len(authors) - 1, -1, -1)))  # author -> its first row
+            rows = [batch[first[a]] for a in sorted(new, key=first.__getitem__)]
+            self._resolve_new(platform, {r[3]: Author(r[3], r[4], r[5]) for r in rows})
+
+    def _new_identities_by_platform(self, batch: list[EventRow]) -> None:
+        """``_new_identities`` for a batch of several platforms."""
+        new_by_platform: dict[str, dict[str, Author]] = {}
+        for platform, _gid, _gname, author, name, bot, *_ in batch:
+            ids = self._identities.get(platform)
+            if ids is None:
+                ids = self._identities[platform] = {}
+            if author is not None and author not in ids:
+                new = new_by_platform.setdefault(platform, {})
+                if author not in new:
+                    new[author] = Author(author, name, bot)
+        for platform, authors in new_by_platform.items():
+            self._resolve_new(platform, authors)
+
+    def _resolve_new(self, platform: str, authors: dict[str, Author]) -> None:
+        """Find or create the identities of ``authors`` (account id -> Author, none known yet)."""
+        self.people.resolve_many(platform, authors.values())
+        ids, get = self._identities[platform], self.people.get
+        for author in authors:
+            ids[author] = get(platform, author)
 
 
 def _without_nul(row: tuple) -> tuple:
