@@ -29,6 +29,9 @@ TOP_N = 20
 #: sampled sources for betweenness on big reply graphs: enough to rank the top bridges, bounded time
 BETWEENNESS_SOURCES = 64
 BACKGROUND_BLOCKS = 40
+#: the order of the ``members`` section's keys in the document (docs/insights.md)
+MEMBER_KEYS = ("activity_score", "pyramid", "activity_bands", "status", "newcomers", "inactive", "left", "churned_in_period",
+               "recall", "recall_count", "response_time", "key_members", "absence_factor", "churn_risk")
 
 
 class _Clock:
@@ -66,6 +69,7 @@ def build_insights(
     (the HTML report): ``frame`` (events up to ``until``) and ``responses`` (first responses of the
     period's questions, as the ``response_time`` section counts them).
     """
+    started = time.perf_counter()
     timings: dict[str, float] = {}
     clock = _Clock(timings)
     comm = conn.execute(select(communities.c.name).where(communities.c.id == community_id)).first()
@@ -97,6 +101,11 @@ def build_insights(
         "events": frame.height,
         "messages": int(period.filter(HUMAN_MESSAGE).height),
     }
+    with_text = period.join(texts.select("id", "text"), on="id", how="left")
+    from shequn.insights.interactions import member_names
+    from shequn.insights.presence import active_days
+
+    names_df = member_names(conn, community_id)
     with clock("actives"):
         present = actives.present_members(slim, since_ms=since_ms, until_ms=until_ms)
         doc["actives"] = actives.actives_summary(slim, tz, since_ms=since_ms, until_ms=until_ms,
@@ -107,15 +116,22 @@ def build_insights(
         doc["heatmap"] = heatmap.heatmap(slim, tz, since_ms=since_ms, until_ms=until_ms)
     with clock("keywords"):
         doc["keywords"] = _keywords(conn, community_id, group_ids, human, texts, tz, since_ms, until_ms, names)
-    with_text = period.join(texts.select("id", "text"), on="id", how="left")
-    member_doc, per_group_extra = _member_sections(conn, community_id, frame, slim, with_text, tz, since_ms, until_ms, names, top, clock, extras)
-    doc["members"] = member_doc
+    with clock("active_days"):  # member-days: the pyramid, the recall list and churn risk all start from them
+        days = active_days(slim, tz, until_ms=until_ms)
+    # (Running the edge sections in a second thread was measured: on two cores Polars already keeps
+    # both busy at times, and the threads fought over them: more CPU, no less wall time.)
+    member_doc = _member_sections(slim, days, tz, since_ms, until_ms, names, top, clock)
+    edge_doc, responses, per_group_extra = _edge_sections(frame, slim, with_text, names_df, days, tz, since_ms, until_ms, names, top, clock)
+    if extras is not None:
+        extras.update(frame=frame, responses=responses)
+    both = {**member_doc, **edge_doc}
+    doc["members"] = {k: both[k] for k in MEMBER_KEYS}
     with clock("groups"):
         present_by_group = dict(present.group_by("group_id").agg(pl.col("member_id").n_unique()).iter_rows())
         doc["groups"] = _groups(conn, community_id, group_ids, slim, tz, since_ms, until_ms, per_group_extra, present_by_group)
     doc["stages"] = {s: sum(1 for g in doc["groups"] if g["lifecycle"]["stage"] == s) for s in ("growing", "stable", "declining", "dead")}
     doc["timings_s"] = {k: round(v, 3) for k, v in timings.items()}
-    doc["elapsed_s"] = round(sum(timings.values()), 3)
+    doc["elapsed_s"] = round(time.perf_counter() - started, 3)
     return doc
 
 
@@ -224,24 +240,11 @@ def _member_rows(df: pl.DataFrame, names: dict, top: int, cols: list[str]) -> li
     return out
 
 
-def _member_sections(conn, community_id, frame, slim, with_text, tz, since_ms, until_ms, names, top, clock, extras=None) -> tuple[dict, dict]:
-    """The member-level sections (built by the member-insights modules), and per-group response rates."""
-    from shequn.insights import activity, graph, membership, pyramid, recall, response
-    from shequn.insights.interactions import interactions, member_names
-    from shequn.insights.presence import active_days
+def _member_sections(slim, days, tz, since_ms, until_ms, names, top, clock) -> dict:
+    """The member-level sections that need no reply edges: pyramid, bands, status, recall, absence."""
+    from shequn.insights import graph, membership, pyramid, recall
 
     in_period = pl.col("at_ms") >= since_ms
-    with clock("interactions"):
-        inter_all = interactions(frame, names=member_names(conn, community_id))
-        inter = inter_all.filter(in_period)
-    with clock("response_time"):
-        responses = response.first_responses(with_text, inter)
-    if extras is not None:
-        extras.update(frame=frame, responses=responses)
-    with clock("activity_score"):
-        scores = activity.activity_scores(slim, as_of_ms=until_ms, interactions=inter_all, answers=responses)
-    with clock("active_days"):  # member-days: the pyramid, the recall list and churn risk all start from them
-        days = active_days(slim, tz, until_ms=until_ms)
     with clock("pyramid"):
         tiers = pyramid.member_tiers(slim, as_of_ms=until_ms, tz=tz, days=days)
         bands = pyramid.activity_bands(slim.filter(in_period), as_of_ms=until_ms)
@@ -249,17 +252,10 @@ def _member_sections(conn, community_id, frame, slim, with_text, tz, since_ms, u
         status = membership.member_status(slim, as_of_ms=until_ms)
     with clock("recall"):
         recall_rows = recall.recall_list(slim, as_of_ms=until_ms, tz=tz, days=days)
-    with clock("key_members"):
-        kols = graph.key_members(graph.centrality(inter, k=BETWEENNESS_SOURCES), top=top)
+    with clock("absence_factor"):
         absence = graph.absence_factor(slim.filter(in_period), as_of_ms=until_ms)
     churned = status.filter(pl.col("status") == "churned")
-    doc = {
-        "activity_score": {
-            "members_scored": scores.height,
-            "median": float(scores["score"].median()) if scores.height else None,
-            "top": _member_rows(scores.sort(["score", "member_id"], descending=[True, False]), names, top,
-                                ["member_id", "score", "messages", "replies", "answers", "reactions"]),
-        },
+    return {
         "pyramid": {t: int((tiers["tier"] == t).sum()) for t in ("core", "active", "casual", "lurker")},
         "activity_bands": {b: int((bands["band"] == b).sum()) for b in ("top80", "top95", "rest")},
         "status": {s: int((status["status"] == s).sum()) for s in ("active", "lurker", "churned")},
@@ -269,28 +265,50 @@ def _member_sections(conn, community_id, frame, slim, with_text, tz, since_ms, u
         "churned_in_period": churned.filter(pl.col("last_message_ms") >= since_ms).height,
         "recall": _member_rows(recall_rows, names, top, ["member_id", "usual_gap_days", "silent_days", "overdue", "reason", "reason_zh"]),
         "recall_count": recall_rows.height,
-        "response_time": response.response_summary(responses, as_of_ms=until_ms, unanswered_limit=top),
-        "key_members": _member_rows(kols, names, top, ["member_id", "rank", "pagerank", "betweenness", "repliers", "reason", "reason_zh"]),
         "absence_factor": {"absence_factor": absence["absence_factor"], "messages": absence["messages"],
                            "members": [{"member_id": m, "name": names.get(m)} for m in absence["members"][:top]]},
     }
-    try:
-        from shequn.insights import churn
-    except ImportError:  # churn risk ships separately; the rest of the document does not depend on it
-        churn = None
-    doc["churn_risk"] = None
-    if churn is not None:
-        with clock("churn_risk"):
-            risk, info = churn.churn_risk(slim, as_of_ms=until_ms, tz=tz, interactions=inter_all, days=days)
-        ranked = risk.filter(pl.col("risk").is_not_null()).sort(["risk", "member_id"], descending=[True, False])
-        doc["churn_risk"] = {**info, "at_risk": int(risk["at_risk"].sum()) if risk.height else 0,
-                             "top": _member_rows(ranked, names, top, ["member_id", "risk", "reasons"])}
+
+
+def _edge_sections(frame, slim, with_text, names_df, days, tz, since_ms, until_ms, names, top, clock) -> tuple[dict, pl.DataFrame, dict]:
+    """The sections built on reply/mention edges (no database access here).
+
+    Returns the sections, the period's first responses (reused by the HTML report) and per-group
+    response rates."""
+    from shequn.insights import activity, churn, graph, response
+    from shequn.insights.interactions import interactions
+
+    in_period = pl.col("at_ms") >= since_ms
+    with clock("interactions"):
+        inter_all = interactions(frame, names=names_df)
+        inter = inter_all.filter(in_period)
+    with clock("response_time"):
+        responses = response.first_responses(with_text, inter)
+    with clock("activity_score"):
+        scores = activity.activity_scores(slim, as_of_ms=until_ms, interactions=inter_all, answers=responses)
+    with clock("key_members"):
+        kols = graph.key_members(graph.centrality(inter, k=BETWEENNESS_SOURCES), top=top)
+    with clock("churn_risk"):
+        risk, info = churn.churn_risk(slim, as_of_ms=until_ms, tz=tz, interactions=inter_all, days=days)
+    ranked = risk.filter(pl.col("risk").is_not_null()).sort(["risk", "member_id"], descending=[True, False])
+    doc = {
+        "activity_score": {
+            "members_scored": scores.height,
+            "median": float(scores["score"].median()) if scores.height else None,
+            "top": _member_rows(scores.sort(["score", "member_id"], descending=[True, False]), names, top,
+                                ["member_id", "score", "messages", "replies", "answers", "reactions"]),
+        },
+        "response_time": response.response_summary(responses, as_of_ms=until_ms, unanswered_limit=top),
+        "key_members": _member_rows(kols, names, top, ["member_id", "rank", "pagerank", "betweenness", "repliers", "reason", "reason_zh"]),
+        "churn_risk": {**info, "at_risk": int(risk["at_risk"].sum()) if risk.height else 0,
+                       "top": _member_rows(ranked, names, top, ["member_id", "risk", "reasons"])},
+    }
     per_group: dict[int, dict] = {}
     if responses.height:
         for (gid,), part in responses.group_by(["group_id"]):
             s = response.response_summary(part, as_of_ms=until_ms, unanswered_limit=0)
             per_group[int(gid)] = {"response_rate": s["answered_24h_share"]}
-    return doc, per_group
+    return doc, responses, per_group
 
 
 def _groups(conn, community_id, group_ids, frame, tz, since_ms, until_ms, extra, present_by_group) -> list[dict]:
