@@ -9,6 +9,7 @@ import polars as pl
 from shequn.insights.cohorts import cohort_retention
 from shequn.insights.frame import load_frame, load_texts
 from shequn.insights.keywords import keywords_by_period, tokens, top_keywords
+from shequn.insights.presence import active_days, with_local_day
 from tests.insights.conftest import at
 
 
@@ -45,6 +46,28 @@ def test_cohort_month_is_local(engine, history):
         frame = load_frame(conn, cid)
     assert cohort_retention(frame, "Asia/Shanghai", as_of_ms=ms("2024-02-10 00:00"))[0]["cohort"] == "2024-02"
     assert cohort_retention(frame, "UTC", as_of_ms=ms("2024-02-10 00:00"))[0]["cohort"] == "2024-01"
+    # the same from the precomputed local-day column and from member-days (what insights passes)
+    for tz, want in (("Asia/Shanghai", "2024-02"), ("UTC", "2024-01")):
+        as_of = ms("2024-02-10 00:00")
+        assert cohort_retention(with_local_day(frame, tz), tz, as_of_ms=as_of)[0]["cohort"] == want
+        days = active_days(frame, tz, until_ms=as_of)
+        assert cohort_retention(frame, tz, as_of_ms=as_of, days=days)[0]["cohort"] == want
+
+
+def test_cohorts_from_member_days_equal_cohorts_from_messages(engine, history):
+    h = history(tz="America/New_York")
+    for who, when in [("a", "2024-01-31 23:30"), ("a", "2024-03-10 02:30"), ("b", "2024-02-29 23:59"),
+                      ("b", "2024-04-01 00:10"), ("c", "2024-03-31 22:00"), ("a", "2024-04-15 12:00")]:
+        h.msg("g", who, at(when, "America/New_York"))
+    cid = h.save()
+    with engine.connect() as conn:
+        frame = load_frame(conn, cid)
+    as_of = ms("2024-04-20 00:00")
+    plain = cohort_retention(frame, "America/New_York", as_of_ms=as_of)
+    assert len(plain) == 3
+    assert cohort_retention(with_local_day(frame, "America/New_York"), "America/New_York", as_of_ms=as_of) == plain
+    days = active_days(frame, "America/New_York", until_ms=as_of)
+    assert cohort_retention(frame, "America/New_York", as_of_ms=as_of, days=days) == plain
 
 
 def _texts(rows):

@@ -26,15 +26,20 @@ def _label(month: int) -> str:
     return f"{month // 12:04d}-{month % 12 + 1:02d}"
 
 
-def cohort_retention(frame: pl.DataFrame, tz: str, *, as_of_ms: int, since_ms: int | None = None, max_months: int = 12) -> list[dict]:
+def cohort_retention(frame: pl.DataFrame, tz: str, *, as_of_ms: int, since_ms: int | None = None, max_months: int = 12,
+                     days: pl.DataFrame | None = None) -> list[dict]:
     """``[{cohort: "2024-03", size, retention: [1.0, 0.42, ...], complete}]`` oldest first.
+
+    ``days``: ``presence.active_days(frame, tz, until_ms=as_of_ms)`` when the caller has it (the
+    member-days are all a cohort needs; a few hundred thousand rows instead of every message).
 
     Only cohorts whose month starts at or after ``since_ms``'s month are listed (their members' first
     message is still taken from the whole history); at most ``max_months`` offsets are shown.
     """
-    human = frame.filter(HUMAN_MESSAGE & (pl.col("at_ms") < as_of_ms))
-    if day_column(tz) in frame.columns:  # local days already known (``with_local_day``): months from distinct member-days
-        days = human.select("member_id", pl.col(day_column(tz)).alias("day")).unique()
+    human = frame.filter(HUMAN_MESSAGE & (pl.col("at_ms") < as_of_ms)) if days is None else None
+    if days is not None or day_column(tz) in frame.columns:  # local days known: months from distinct member-days
+        if days is None:
+            days = human.select("member_id", pl.col(day_column(tz)).alias("day")).unique()
         local = pl.col("day").cast(pl.Date)
         msgs = days.select("member_id", (local.dt.year().cast(pl.Int32) * 12 + local.dt.month().cast(pl.Int32) - 1).alias("month")).unique()
     else:

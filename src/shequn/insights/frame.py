@@ -75,6 +75,7 @@ def load_frame(
     with_text: bool = False,
     isolated: bool = False,
     cache: bool = True,
+    identities: pl.DataFrame | None = None,
 ) -> pl.DataFrame:
     """One row per event of the community (``since_ms <= at_ms < until_ms``), sorted by (at_ms, id).
 
@@ -82,18 +83,20 @@ def load_frame(
     platform_id, reply_to, to, and text when ``with_text``. ``isolated`` reads through ``conn``
     (sees its uncommitted writes) instead of the faster parallel reader. ``cache``: keep and reuse
     an incremental columnar copy of big communities (``shequn.insights.frame_cache``).
+    ``identities``: the community's identities (``read_identities``) when the caller has read them.
     """
+    people = identities.select("identity_id", "member_id", "is_bot") if identities is not None else None
     url = None if isolated else _connectorx_url(conn)
     if url is not None and not with_text and cache:
         ev = _cached_events(conn, url, community_id)
         ev = _filter(ev, group_ids, since_ms, until_ms)
-        return _assemble(ev, _read_cursor(conn, _identities_sql(community_id)), False)
+        return _assemble(ev, people if people is not None else _read_cursor(conn, _identities_sql(community_id)), False)
     sql = _events_sql(conn.dialect.name, community_id, group_ids, since_ms, until_ms, with_text)
     if url is not None:
         ev = _read_connectorx(url, sql)
-        people = _read_cursor(conn, _identities_sql(community_id))
     else:
         ev = _read_cursor(conn, sql)
+    if people is None:
         people = _read_cursor(conn, _identities_sql(community_id))
     return _assemble(ev, people, with_text)
 
@@ -217,6 +220,20 @@ def display_names(conn: Connection, community_id: int) -> dict[int, str]:
         cur.close()
 
 
+def read_identities(conn: Connection, community_id: int) -> pl.DataFrame:
+    """``identity_id, member_id, is_bot, external_id, display_name`` of every identity of the community,
+    read once for everything that needs them (the frame's member ids, the names mentions resolve to)."""
+    cur = conn.connection.driver_connection.cursor()
+    try:
+        cur.execute("SELECT id, member_id, is_bot, external_id, display_name FROM identities "
+                    f"WHERE community_id = {int(community_id)}")
+        rows = cur.fetchall()
+    finally:
+        cur.close()
+    schema = {"identity_id": pl.Int64, "member_id": pl.Int64, "is_bot": pl.Boolean, "external_id": pl.Utf8, "display_name": pl.Utf8}
+    return pl.DataFrame(rows, schema=schema, orient="row")
+
+
 def _identities_sql(community_id: int) -> str:
     """Identities are few (one per account): read through ``conn`` itself, no reader process needed."""
     return f"SELECT id AS identity_id, member_id, is_bot FROM identities WHERE community_id = {int(community_id)}"
@@ -271,11 +288,11 @@ def _read_cursor(conn: Connection, sql: str) -> pa.Table:
     return pa.concat_tables(batches, promote_options="permissive")
 
 
-def _assemble(ev: pa.Table | pl.DataFrame, people: pa.Table, with_text: bool) -> pl.DataFrame:
+def _assemble(ev: pa.Table | pl.DataFrame, people: pa.Table | pl.DataFrame, with_text: bool) -> pl.DataFrame:
     df = ev if isinstance(ev, pl.DataFrame) else pl.from_arrow(ev)
     if df.height == 0:
         return empty_frame(with_text=with_text)
-    who = pl.from_arrow(people).select(
+    who = (people if isinstance(people, pl.DataFrame) else pl.from_arrow(people)).select(
         pl.col("identity_id").cast(pl.Int64), pl.col("member_id").cast(pl.Int64), pl.col("is_bot").cast(pl.Boolean)
     )
     df = _resolve_members(df.with_columns(pl.col("identity_id").cast(pl.Int64)), who)

@@ -18,7 +18,13 @@ import polars as pl
 from sqlalchemy import Connection, select
 
 from shequn.insights import actives, cohorts, heatmap, keywords, lifecycle
-from shequn.insights.frame import community_tz, display_names, load_frame, load_texts
+from shequn.insights.frame import (
+    community_tz,
+    display_names,
+    load_frame,
+    load_texts,
+    read_identities,
+)
 from shequn.insights.presence import HUMAN_MESSAGE, with_local_day
 from shequn.store.tables import communities, groups
 
@@ -78,7 +84,8 @@ def build_insights(
     tz = community_tz(conn, community_id)
     with clock("load"):
         # every section that needs local days reads them from one column (``presence.with_local_day``)
-        frame = with_local_day(load_frame(conn, community_id, group_ids=group_ids, until_ms=until_ms), tz)
+        identities = read_identities(conn, community_id)  # once: the frame's members and the names mentions resolve to
+        frame = with_local_day(load_frame(conn, community_id, group_ids=group_ids, until_ms=until_ms, identities=identities), tz)
         if until_ms is None:
             until_ms = int(frame["at_ms"].max()) + 1 if frame.height else int(time.time() * 1000)
         if since_ms is None:
@@ -105,19 +112,19 @@ def build_insights(
     from shequn.insights.interactions import member_names
     from shequn.insights.presence import active_days
 
-    names_df = member_names(conn, community_id)
+    names_df = member_names(conn, community_id, identities)
     with clock("actives"):
         present = actives.present_members(slim, since_ms=since_ms, until_ms=until_ms)
         doc["actives"] = actives.actives_summary(slim, tz, since_ms=since_ms, until_ms=until_ms,
                                                  present=present["member_id"].n_unique())
+    with clock("active_days"):  # member-days: cohorts, the pyramid, the recall list and churn risk all start from them
+        days = active_days(slim, tz, until_ms=until_ms)
     with clock("cohorts"):
-        doc["cohorts"] = cohorts.cohort_retention(slim, tz, as_of_ms=until_ms)
+        doc["cohorts"] = cohorts.cohort_retention(slim, tz, as_of_ms=until_ms, days=days)
     with clock("heatmap"):
         doc["heatmap"] = heatmap.heatmap(slim, tz, since_ms=since_ms, until_ms=until_ms)
     with clock("keywords"):
         doc["keywords"] = _keywords(conn, community_id, group_ids, human, texts, tz, since_ms, until_ms, names)
-    with clock("active_days"):  # member-days: the pyramid, the recall list and churn risk all start from them
-        days = active_days(slim, tz, until_ms=until_ms)
     # (Running the edge sections in a second thread was measured: on two cores Polars already keeps
     # both busy at times, and the threads fought over them: more CPU, no less wall time.)
     member_doc = _member_sections(slim, days, tz, since_ms, until_ms, names, top, clock)
