@@ -69,6 +69,23 @@ def _clean(texts: pl.DataFrame) -> pl.DataFrame:
     )
 
 
+def has_chinese(texts: pl.DataFrame) -> bool:
+    """Whether any of ``texts`` (column ``text``) holds a CJK character, i.e. ``tokens`` will need jieba."""
+    return texts.height > 0 and bool(texts.select(pl.col("text").str.contains(_CJK).any()).item())
+
+
+def warm_up() -> None:
+    """Load jieba's dictionary (about half a second) ahead of ``tokens``.
+
+    Why: a caller that knows Chinese text is coming starts this in a thread while it computes other
+    sections in Polars (which releases the GIL); jieba's own lock makes ``tokens`` wait if it is not done.
+    """
+    import jieba
+
+    jieba.setLogLevel(60)
+    jieba.initialize()
+
+
 def tokens(texts: pl.DataFrame, exclude: frozenset[str] | set[str] = frozenset()) -> pl.DataFrame:
     """``id, term``: each distinct term of each message (``texts`` has ``id, text``), minus ``exclude``."""
     clean = _clean(texts)

@@ -10,6 +10,7 @@ sample of all history as the keyword background (``_background``). The schema is
 
 from __future__ import annotations
 
+import threading
 import time
 from contextlib import contextmanager
 from datetime import datetime, timezone
@@ -113,6 +114,8 @@ def build_insights(
     from shequn.insights.presence import active_days
 
     names_df = member_names(conn, community_id, identities)
+    if keywords.has_chinese(texts):  # jieba loads its dictionary while the sections below run in Polars
+        threading.Thread(target=keywords.warm_up, name="shequn-jieba", daemon=True).start()
     with clock("actives"):
         present = actives.present_members(slim, since_ms=since_ms, until_ms=until_ms)
         doc["actives"] = actives.actives_summary(slim, tz, since_ms=since_ms, until_ms=until_ms,
