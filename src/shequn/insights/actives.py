@@ -78,7 +78,7 @@ def membership_flow(frame: pl.DataFrame, *, since_ms: int, until_ms: int) -> dic
 
 def present_members(frame: pl.DataFrame, *, since_ms: int, until_ms: int) -> pl.DataFrame:
     """``group_id, member_id`` of members present in the period (see the module docstring)."""
-    human = frame.filter(HUMAN & (pl.col("at_ms") < until_ms)).select("id", "group_id", "member_id", "kind", "at_ms")
+    human = frame.select("id", "group_id", "member_id", "is_bot", "kind", "at_ms").filter(HUMAN & (pl.col("at_ms") < until_ms))
     during = human.filter(pl.col("at_ms") >= since_ms).select("group_id", "member_id").unique()
     from shequn.insights.frame import sort_events
 
@@ -103,7 +103,8 @@ def speakers_share(frame: pl.DataFrame, *, since_ms: int, until_ms: int, present
     """
     if present is None:
         present = present_members(frame, since_ms=since_ms, until_ms=until_ms)["member_id"].n_unique()
-    speakers = frame.filter(HUMAN_MESSAGE & (pl.col("at_ms") >= since_ms) & (pl.col("at_ms") < until_ms))["member_id"].n_unique()
+    speakers = (frame.select("member_id", "is_bot", "kind", "at_ms")
+                .filter(HUMAN_MESSAGE & (pl.col("at_ms") >= since_ms) & (pl.col("at_ms") < until_ms))["member_id"].n_unique())
     return {"speakers": speakers, "present": present, "share": round(speakers / present, 4) if present else None}
 
 
@@ -126,7 +127,9 @@ def actives_summary(frame: pl.DataFrame, tz: str, *, since_ms: int, until_ms: in
         "dau": last["dau"], "wau": last["wau"], "mau": last["mau"], "stickiness": last["stickiness"],
         "average_dau": avg_dau,
         **membership_flow(window, since_ms=since_ms, until_ms=until_ms),
-        "speakers_share": speakers_share(frame, since_ms=since_ms, until_ms=until_ms, present=present),
+        # speakers from the window (it holds the period); presence needs the whole history, so from the frame
+        "speakers_share": speakers_share(window, since_ms=since_ms, until_ms=until_ms, present=present if present is not None
+                                         else present_members(frame, since_ms=since_ms, until_ms=until_ms)["member_id"].n_unique()),
     }
     if daily:
         doc["daily"] = [

@@ -365,8 +365,10 @@ def load_texts(
         spans = " OR ".join(f"id BETWEEN {int(a)} AND {int(b)}" for a, b in id_ranges) or "1 = 0"
         sql += f" AND ({spans})"
     url = _connectorx_url(conn)
-    # a sample is small: one reader, no extra min/max query to split it
-    split = id_ranges is None
+    # One reader, no id-range split: a sample or a period is small, and the min/max query ConnectorX
+    # runs to split a range made PostgreSQL walk the primary key from the first event (1.7 s for a
+    # 28-day period of 10M events, against 0.09 s unsplit); a whole history still splits (few callers).
+    split = id_ranges is None and since_ms is None
     read = (lambda q: _read_connectorx(url, q, split=split)) if url is not None else (lambda q: _read_cursor(conn, q))
     df = pl.from_arrow(read(sql))
     if df.height == 0:

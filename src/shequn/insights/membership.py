@@ -28,7 +28,9 @@ def member_status(frame: pl.DataFrame, *, as_of_ms: int) -> pl.DataFrame:
     ``silent_days``: whole days since the last message (null if never spoke); ``status`` is one of
     ``active``, ``lurker``, ``churned``. Events at or after ``as_of_ms`` are ignored.
     """
-    past = frame.filter(pl.col("member_id").is_not_null() & ~pl.col("is_bot").fill_null(False) & (pl.col("at_ms") < as_of_ms))
+    # select, then filter: only the columns the aggregation reads are copied
+    past = frame.select("member_id", "is_bot", "kind", "at_ms").filter(
+        pl.col("member_id").is_not_null() & ~pl.col("is_bot").fill_null(False) & (pl.col("at_ms") < as_of_ms))
     if past.is_empty():
         return pl.DataFrame(schema={"member_id": pl.Int64, "first_seen_ms": pl.Int64, "first_message_ms": pl.Int64,
                                     "last_message_ms": pl.Int64, "silent_days": pl.Int64, "left": pl.Boolean,

@@ -43,7 +43,9 @@ def member_tiers(frame: pl.DataFrame, *, as_of_ms: int, tz: str, days: pl.DataFr
     ``days_N``: active days in the N local days ending on ``as_of``'s local day (inclusive).
     ``days``: ``active_days(frame, tz, until_ms=as_of_ms)`` when the caller already has it (it is shared).
     """
-    seen = frame.filter(pl.col("member_id").is_not_null() & ~pl.col("is_bot").fill_null(False) & (pl.col("at_ms") < as_of_ms))
+    # select, then filter: only the three columns needed are copied, not every column of the frame
+    seen = frame.select("member_id", "is_bot", "at_ms").filter(
+        pl.col("member_id").is_not_null() & ~pl.col("is_bot").fill_null(False) & (pl.col("at_ms") < as_of_ms))
     members = seen.select(pl.col("member_id").cast(pl.Int64)).unique().sort("member_id")
     ad = active_days(frame, tz, until_ms=as_of_ms) if days is None else days
     today = local_day(as_of_ms - 1, tz) if as_of_ms > 0 else 0
