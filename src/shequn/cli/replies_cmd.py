@@ -15,8 +15,6 @@ from sqlalchemy import or_, select
 
 from shequn.cli.context import console, fail, state
 from shequn.domain.events import CHAT_KINDS, to_ms
-from shequn.insights.replies import infer_replies
-from shequn.insights.replies.model import ModelError, load_model
 from shequn.store.db import DatabaseError
 from shequn.store.directory import community_timezone
 from shequn.store.event_reader import iter_stored_events
@@ -48,6 +46,11 @@ def replies(
     as_json: Annotated[bool, typer.Option("--json", help="One JSON line per chat message (JSON Lines).")] = False,
     model_path: Annotated[Optional[str], typer.Option("--model", help="A model.json from the trainer instead of the shipped one.")] = None,
 ) -> None:
+    from shequn.insights.replies import (
+        infer_replies,  # imported here: the model pulls in SciPy
+    )
+    from shequn.insights.replies.model import ModelError, load_model
+
     try:
         model = load_model(model_path)
     except (OSError, ValueError, ModelError) as exc:
