@@ -121,8 +121,9 @@ def _run_partitioned(conn: Connection, playbook: Playbook, community_id: int, n:
     """Replay member partitions ``k = 0..n-1`` in ``n`` worker processes and merge their results.
 
     Workers are forked where the platform can (fast to start, and no re-import of the caller's
-    script as ``spawn`` does) and open the database by URL: they never touch the caller's connection. Progress is the sum of the workers' counts; a worker's failure is raised here with its
-    traceback; the merged actions are in single-process order (time, ticks first, event id)."""
+    script as ``spawn`` does) and open the database by URL: they never touch the caller's
+    connection. Progress is the sum of the workers' counts; a worker's failure is raised here with
+    its traceback; the merged actions are in single-process order (time, ticks first, event id)."""
     url = conn.engine.url.render_as_string(hide_password=False)
     mp = multiprocessing.get_context("fork" if "fork" in multiprocessing.get_all_start_methods() else "spawn")
     inbox = mp.Queue()
