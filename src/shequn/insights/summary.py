@@ -84,8 +84,8 @@ def build_insights(
         raise LookupError(f"no community with id {community_id}")
     tz = community_tz(conn, community_id)
     with clock("load"):
-        # every section that needs local days reads them from one column (``presence.with_local_day``)
         identities = read_identities(conn, community_id)  # once: the frame's members and the names mentions resolve to
+        # every section that needs local days reads them from one column (``presence.with_local_day``)
         frame = with_local_day(load_frame(conn, community_id, group_ids=group_ids, until_ms=until_ms, identities=identities), tz)
         if until_ms is None:
             until_ms = int(frame["at_ms"].max()) + 1 if frame.height else int(time.time() * 1000)
