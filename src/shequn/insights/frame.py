@@ -85,19 +85,17 @@ def load_frame(
     an incremental columnar copy of big communities (``shequn.insights.frame_cache``).
     ``identities``: the community's identities (``read_identities``) when the caller has read them.
     """
-    people = identities.select("identity_id", "member_id", "is_bot") if identities is not None else None
+    people = identities if identities is not None else read_identities(conn, community_id)
     url = None if isolated else _connectorx_url(conn)
     if url is not None and not with_text and cache:
         ev = _cached_events(conn, url, community_id)
         ev = _filter(ev, group_ids, since_ms, until_ms)
-        return _assemble(ev, people if people is not None else _read_cursor(conn, _identities_sql(community_id)), False)
+        return _assemble(ev, people, False)
     sql = _events_sql(conn.dialect.name, community_id, group_ids, since_ms, until_ms, with_text)
     if url is not None:
         ev = _read_connectorx(url, sql)
     else:
         ev = _read_cursor(conn, sql)
-    if people is None:
-        people = _read_cursor(conn, _identities_sql(community_id))
     return _assemble(ev, people, with_text)
 
 
@@ -222,7 +220,8 @@ def display_names(conn: Connection, community_id: int) -> dict[int, str]:
 
 def read_identities(conn: Connection, community_id: int) -> pl.DataFrame:
     """``identity_id, member_id, is_bot, external_id, display_name`` of every identity of the community,
-    read once for everything that needs them (the frame's member ids, the names mentions resolve to)."""
+    read once for everything that needs them (the frame's member ids, the names mentions resolve to).
+    Identities are few (one per account): read through ``conn`` itself, no reader process needed."""
     cur = conn.connection.driver_connection.cursor()
     try:
         cur.execute("SELECT id, member_id, is_bot, external_id, display_name FROM identities "
@@ -232,11 +231,6 @@ def read_identities(conn: Connection, community_id: int) -> pl.DataFrame:
         cur.close()
     schema = {"identity_id": pl.Int64, "member_id": pl.Int64, "is_bot": pl.Boolean, "external_id": pl.Utf8, "display_name": pl.Utf8}
     return pl.DataFrame(rows, schema=schema, orient="row")
-
-
-def _identities_sql(community_id: int) -> str:
-    """Identities are few (one per account): read through ``conn`` itself, no reader process needed."""
-    return f"SELECT id AS identity_id, member_id, is_bot FROM identities WHERE community_id = {int(community_id)}"
 
 
 def _connectorx_url(conn: Connection) -> str | None:
@@ -288,13 +282,11 @@ def _read_cursor(conn: Connection, sql: str) -> pa.Table:
     return pa.concat_tables(batches, promote_options="permissive")
 
 
-def _assemble(ev: pa.Table | pl.DataFrame, people: pa.Table | pl.DataFrame, with_text: bool) -> pl.DataFrame:
+def _assemble(ev: pa.Table | pl.DataFrame, people: pl.DataFrame, with_text: bool) -> pl.DataFrame:
     df = ev if isinstance(ev, pl.DataFrame) else pl.from_arrow(ev)
     if df.height == 0:
         return empty_frame(with_text=with_text)
-    who = (people if isinstance(people, pl.DataFrame) else pl.from_arrow(people)).select(
-        pl.col("identity_id").cast(pl.Int64), pl.col("member_id").cast(pl.Int64), pl.col("is_bot").cast(pl.Boolean)
-    )
+    who = people.select("identity_id", "member_id", "is_bot")
     df = _resolve_members(df.with_columns(pl.col("identity_id").cast(pl.Int64)), who)
     cols = [
         pl.col("id").cast(pl.Int64),
@@ -324,7 +316,8 @@ def _resolve_members(df: pl.DataFrame, who: pl.DataFrame) -> pl.DataFrame:
     table = pl.DataFrame({"identity_id": pl.int_range(0, top + 1, eager=True, dtype=pl.Int64)}).join(
         who, on="identity_id", how="left", maintain_order="left")
     ids = df["identity_id"]
-    index = ids.set(ids > top, None) if ids.max() is not None and ids.max() > top else ids
+    highest = ids.max()
+    index = ids.set(ids > top, None) if highest is not None and highest > top else ids  # other communities' identities
     return df.with_columns(table["member_id"].gather(index), table["is_bot"].gather(index))
 
 
@@ -376,8 +369,7 @@ def load_texts(
     if human is not None:
         df = df.with_columns(pl.col("id").cast(pl.Int64)).join(human.select(pl.col("id").cast(pl.Int64)), on="id", how="semi")
     else:
-        people = _read_cursor(conn, _identities_sql(community_id))
-        bots = pl.from_arrow(people).filter(pl.col("is_bot").cast(pl.Boolean)).select(pl.col("identity_id").cast(pl.Int64))
+        bots = read_identities(conn, community_id).filter(pl.col("is_bot")).select("identity_id")
         df = df.with_columns(pl.col("identity_id").cast(pl.Int64)).join(bots, on="identity_id", how="anti")
     return df.select(pl.col("id").cast(pl.Int64), pl.col("group_id").cast(pl.Int64), pl.col("at_ms").cast(pl.Int64),
                      pl.col("text").cast(pl.String))
